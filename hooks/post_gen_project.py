@@ -1,0 +1,63 @@
+"""Strip the modes that were not chosen from a cookiecutter/cruft project.
+
+Copier strips the same files with `_exclude` in copier.yml. Both follow one naming
+rule (docs/architecture.md): a file or folder named `<mode>`, `<mode>.<ext>` or
+`test_<mode>.<ext>` belongs to that mode; `channel` files belong to the two export
+modes together. tests/test_trees.py proves the two tools give identical trees.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+MODES = ("data_source", "data_service", "export", "export_delta")
+
+
+def owned_by(path: Path, owner: str) -> bool:
+    """Whether `path` belongs to `owner` (a mode, or "channel") by the naming rule."""
+    stem = path.name.split(".", 1)[0]
+    return stem in (owner, f"test_{owner}")
+
+
+def unused_owners(answers: dict[str, Any]) -> list[str]:
+    """The modes (and shared export files) the answers leave out."""
+    owners = [mode for mode in MODES if not truthy(answers[f"mode_{mode}"])]
+    if not (truthy(answers["mode_export"]) or truthy(answers["mode_export_delta"])):
+        owners.append("channel")
+    return owners
+
+
+def remove_files_of(root: Path, owners: Iterable[str]) -> list[Path]:
+    """Delete every file and folder under `root` that belongs to one of `owners`."""
+    owners = list(owners)
+    removed = []
+    for path in sorted(root.rglob("*")):
+        if any(owned_by(path, owner) for owner in owners) and path.exists():
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+    return removed
+
+
+def truthy(value: Any) -> bool:
+    """Cookiecutter booleans arrive as bools; strings from old replay files as text."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y", "on")
+    return bool(value)
+
+
+def main(answers: dict[str, Any]) -> int:
+    remove_files_of(Path.cwd(), unused_owners(answers))
+    return 0
+
+
+if __name__ == "__main__":
+    # tojson escapes quotes, so no answer can end this raw string early.
+    sys.exit(main(json.loads(r"""{{ cookiecutter | tojson }}""")))

@@ -1,0 +1,85 @@
+"""Everything the Dev portal is told about this connector, declared once.
+
+Each mode reads its "individual configurations" into a typed settings class. The
+option name is the key the portal passes at run time ({% if cookiecutter.execution_mode == "environment_variables" %}as an environment variable{% else %}as a `--NAME value` argument{% endif %}).
+`python main.py describe` and docs/dev-portal.md are produced from these declarations.
+To add an option: add a field here, then enter it in the portal (see docs/dev-portal.md).
+"""
+{%- set ns = namespace(literal=false, multi=false, secret=false) %}
+{%- for mode in ["data_source", "data_service", "export", "export_delta"] if cookiecutter["mode_" ~ mode] %}
+{%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec is not none %}
+{%- if spec.type in ["select", "select_multiple"] %}{% set ns.literal = true %}{% endif %}
+{%- if spec.type == "select_multiple" %}{% set ns.multi = true %}{% endif %}
+{%- if spec.type == "password" %}{% set ns.secret = true %}{% endif %}
+{%- endfor %}
+{%- endfor %}
+
+from typing import {% if ns.multi %}Annotated, {% endif %}ClassVar{% if ns.literal %}, Literal{% endif %}
+{% if ns.multi or ns.secret %}
+{% if ns.multi %}from pydantic import BeforeValidator{% if ns.secret %}, SecretStr{% endif %}
+{% else %}from pydantic import SecretStr
+{% endif %}
+{%- endif %}
+{%- if ns.multi %}from pydantic_settings import NoDecode
+{% endif %}
+from connector.options import ConnectorSettings, ExecutionMode, option{% if ns.multi %}, split_list{% endif %}
+
+# How the portal passes options at run time; chosen when the connector is created.
+EXECUTION_MODE: ExecutionMode = {{ cookiecutter.execution_mode | tojson }}
+{%- if cookiecutter.mode_data_service %}
+
+# Data service configuration in the Dev portal.
+DATA_SERVICE_TYPE = {{ cookiecutter.data_service_type | tojson }}
+DATA_SERVICE_STAGE = {{ cookiecutter.data_service_stage | tojson }}
+# The platform prefixes the columns a data service adds; three underscores, then letters.
+COLUMN_PREFIX = {{ cookiecutter.data_service_column_prefix | string | tojson }}
+MAX_USAGE = {{ cookiecutter.data_service_max_usage | int }}
+{%- endif %}
+{%- if cookiecutter.mode_export or cookiecutter.mode_export_delta %}
+
+# Export configuration in the Dev portal.
+FEEDBACK_FILE = {{ "True" if cookiecutter.export_feedback_file in [true, "true", "yes", "y", "1"] else "False" }}
+FEEDBACK_SUCCESSES = {{ "True" if cookiecutter.export_feedback_successes in [true, "true", "yes", "y", "1"] else "False" }}
+{%- endif %}
+{%- if cookiecutter.mode_export_delta %}
+DELTA_KEY = {{ cookiecutter.export_delta_key | string | tojson }}
+{%- endif %}
+{%- for mode, title in [("data_source", "DataSource"), ("data_service", "DataService"), ("export", "Export"), ("export_delta", "ExportDelta")] if cookiecutter["mode_" ~ mode] %}
+
+
+class {{ title }}Settings(ConnectorSettings):
+    """Individual configurations of the {{ mode | replace("_", "-") }} mode."""
+
+    execution_mode: ClassVar[ExecutionMode] = EXECUTION_MODE
+{%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec is not none %}
+{%- set field_type = spec.type | default("input") %}
+{%- set required = spec.required | default(false) %}
+{%- set default = spec.default | default("") | string %}
+{%- set choices = spec.choices | default([]) %}
+{%- set literal = "Literal[" ~ (choices | map("tojson") | join(", ")) ~ "]" %}
+{%- if field_type == "checkbox" %}{% set python_type = "bool" %}
+{%- elif field_type == "password" %}{% set python_type = "SecretStr" %}
+{%- elif field_type == "select" %}{% set python_type = literal if (required or default) else literal ~ " | None" %}
+{%- elif field_type == "select_multiple" %}{% set python_type = "Annotated[list[" ~ literal ~ "], NoDecode, BeforeValidator(split_list)]" %}
+{%- else %}{% set python_type = "str" %}
+{%- endif %}
+    {{ name | lower | replace("-", "_") }}: {{ python_type }} = option(
+        {{ name | tojson }},
+        {{ field_type | tojson }},
+{%- if required %}
+        required=True,
+{%- endif %}
+{%- if default %}
+        default={{ default | tojson }},
+{%- endif %}
+{%- if spec.description %}
+        description={{ spec.description | string | tojson }},
+{%- endif %}
+{%- if choices %}
+        choices=[{{ choices | map("tojson") | join(", ") }}],
+{%- endif %}
+    )
+{%- else %}
+    # No options declared: add fields with `option(...)` as the other modes do.
+{%- endfor %}
+{%- endfor %}

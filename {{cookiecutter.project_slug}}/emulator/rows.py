@@ -1,0 +1,147 @@
+"""Row shaping shared by reads and writes: loading input files, flattening, string values.
+
+Input files are parsed once at start and every row is pre-encoded to JSON, so serving a batch is a
+string join, not a per-request `json.dumps` of hundreds of dicts.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, str]
+
+#: Input types the contract knows (CONTRACT §2); `full` is the deprecated alias of `input`.
+INPUT_TYPES = ("input", "new", "modified", "unchanged", "deleted")
+INPUT_ALIASES = {"full": "input"}
+DEFAULT_SEPARATOR = "-"
+#: Columns whose name starts with this are system columns, hidden unless `show-hidden` (CONTRACT §4).
+HIDDEN_PREFIX = "__"
+
+
+def encode(value: Any) -> str:
+    """Compact UTF-8-friendly JSON, the one encoding used on the wire and in output files."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def as_string(value: Any) -> str:
+    """A scalar as the platform stores it.
+
+    CONTRACT §3.2 infers (medium-high) that values are stored and served as strings. Booleans and
+    null follow PHP's string cast (true → "1", false/null → ""), the server being PHP; this is our
+    choice for CONTRACT unknown 2, not a documented rule.
+    """
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "1"
+    if value is False or value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def flatten(row: dict[str, Any], separator: str = DEFAULT_SEPARATOR) -> Row:
+    """Flatten nested dicts/lists into `parent<sep>key` / `parent<sep>index` columns.
+
+    `{"taxon": [{"id": 11}]}` becomes `{"taxon-0-id": "11"}` as the spec example suggests (CONTRACT
+    §3.2, unknown 2). Our choices where the contract is silent: an empty dict or list becomes one
+    column with an empty string; keys that already contain the separator are kept as they are; a
+    later column silently wins over an earlier one with the same flattened name.
+    """
+    if all(type(v) is str for v in row.values()):
+        return row  # fast path: the usual flat string row needs no work
+    flat: Row = {}
+    for key, value in row.items():
+        _flatten_into(flat, str(key), value, separator)
+    return flat
+
+
+def _flatten_into(flat: Row, prefix: str, value: Any, separator: str) -> None:
+    if isinstance(value, dict):
+        items: Iterator[tuple[str, Any]] = ((str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((str(i), v) for i, v in enumerate(value))
+    else:
+        flat[prefix] = as_string(value)
+        return
+    empty = True
+    for key, child in items:
+        empty = False
+        _flatten_into(flat, f"{prefix}{separator}{key}", child, separator)
+    if empty:
+        flat[prefix] = ""
+
+
+def visible(row: Row) -> Row:
+    """The row without hidden (`__`-prefixed) columns."""
+    return {k: v for k, v in row.items() if not k.startswith(HIDDEN_PREFIX)}
+
+
+class InvalidInputFileError(ValueError):
+    """An input file that cannot be parsed; the emulator answers 500 "Invalid file." for it."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input stream, parsed once: every row pre-encoded with and without hidden columns."""
+
+    path: Path
+    all_columns: tuple[str, ...]
+    visible_columns: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.all_columns)
+
+    def encoded(self, show_hidden: bool) -> tuple[str, ...]:
+        return self.all_columns if show_hidden else self.visible_columns
+
+
+def load_input(path: Path) -> InputFile:
+    """Parse a `.jsonl` (one object per line) or `.csv` (header row) file into memory."""
+    rows = list(_read_jsonl(path) if path.suffix == ".jsonl" else _read_csv(path))
+    return InputFile(
+        path=path,
+        all_columns=tuple(encode(row) for row in rows),
+        visible_columns=tuple(encode(visible(row)) for row in rows),
+    )
+
+
+def find_input(data_dir: Path, input_type: str) -> Path | None:
+    """The file serving `input_type`: `<type>.jsonl` wins over `<type>.csv`; `full.*` backs `input`."""
+    names = [input_type] + [alias for alias, target in INPUT_ALIASES.items() if target == input_type]
+    for name in names:
+        for suffix in (".jsonl", ".csv"):
+            candidate = data_dir / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _read_jsonl(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InvalidInputFileError(f"{path}:{number}: {error}") from error
+            if not isinstance(row, dict):
+                raise InvalidInputFileError(f"{path}:{number}: a row must be a JSON object")
+            yield flatten(row)
+
+
+def _read_csv(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            if None in row:
+                raise InvalidInputFileError(f"{path}:{reader.line_num}: more cells than headers")
+            yield {key: value or "" for key, value in row.items()}
