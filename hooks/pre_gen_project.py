@@ -120,9 +120,10 @@ def option_errors(question: str, options: Any) -> list[str]:
             continue
         attribute = attribute_name(name)
         if attribute in seen:
+            first, second = sorted((seen[attribute], name))
             errors.append(
-                f"{where} duplicates '{seen[attribute]}': names must differ ignoring case and "
-                "'-' versus '_'. Example: rename one to MY_OPTION_2"
+                f"{question}: options '{first}' and '{second}' are duplicates: names must differ "
+                "ignoring case and '-' versus '_'. Example: rename one to MY_OPTION_2"
             )
         seen[attribute] = name
         if attribute.startswith(RESERVED_PREFIXES) or attribute in RESERVED_NAMES:

@@ -18,7 +18,7 @@ KINDS = ("write", "read", "log", "channel", "any")
 
 @dataclass(frozen=True)
 class Fault:
-    """The `n`-th (1-based) request of `kind` gets `action`: a status code, drop, malformed, delay=S."""
+    """The `n`-th (1-based) request of `kind` gets `action`: a status, drop, malformed, delay=S."""
 
     kind: str
     n: int
@@ -40,7 +40,9 @@ class Fault:
         """Build a fault from the CLI form `KIND:N:ACTION`."""
         parts = spec.split(":", 2)
         if len(parts) != 3 or not parts[1].isdecimal():
-            raise ValueError(f"fault spec must look like KIND:N:ACTION (e.g. write:3:500): {spec!r}")
+            raise ValueError(
+                f"fault spec must look like KIND:N:ACTION (e.g. write:3:500): {spec!r}"
+            )
         return cls(kind=parts[0], n=int(parts[1]), action=parts[2])
 
     @property
@@ -76,7 +78,7 @@ class FaultPlan:
         self.fired: list[Fault] = []
 
     def next_request(self, kind: str | None, contract: bool) -> list[Fault]:
-        """Count one request of `kind` (None = no specific kind) and return the faults it triggers."""
+        """Count one request of `kind` (None = no specific kind); return the faults it triggers."""
         with self._lock:
             if kind is not None:
                 self._counts[kind] += 1

@@ -19,7 +19,7 @@ Row = dict[str, str]
 INPUT_TYPES = ("input", "new", "modified", "unchanged", "deleted")
 INPUT_ALIASES = {"full": "input"}
 DEFAULT_SEPARATOR = "-"
-#: Columns whose name starts with this are system columns, hidden unless `show-hidden` (CONTRACT §4).
+#: Columns starting with this are system columns, hidden unless `show-hidden` (CONTRACT §4).
 HIDDEN_PREFIX = "__"
 
 
@@ -114,8 +114,10 @@ def load_input(path: Path) -> InputFile:
 
 
 def find_input(data_dir: Path, input_type: str) -> Path | None:
-    """The file serving `input_type`: `<type>.jsonl` wins over `<type>.csv`; `full.*` backs `input`."""
-    names = [input_type] + [alias for alias, target in INPUT_ALIASES.items() if target == input_type]
+    """The file for `input_type`: `<type>.jsonl` wins over `<type>.csv`; `full.*` backs `input`."""
+    names = [input_type] + [
+        alias for alias, target in INPUT_ALIASES.items() if target == input_type
+    ]
     for name in names:
         for suffix in (".jsonl", ".csv"):
             candidate = data_dir / f"{name}{suffix}"

@@ -12,10 +12,17 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
-from emulator.rows import INPUT_ALIASES, INPUT_TYPES, InputFile, InvalidInputFileError, encode
-from emulator.rows import find_input, load_input
+from emulator.rows import (
+    INPUT_ALIASES,
+    INPUT_TYPES,
+    InputFile,
+    InvalidInputFileError,
+    encode,
+    find_input,
+    load_input,
+)
 
 #: Output types the contract knows (CONTRACT §2). Anything else is rejected (strict reading of
 #: CONTRACT unknown 3).
@@ -45,16 +52,17 @@ class Process:
     kind: str
 
     def as_json(self) -> dict[str, Any]:
-        # "finished" is our name for the end state: only "running" is documented (CONTRACT unknown 9).
+        # "finished" is our name for the end; only "running" is documented (CONTRACT unknown 9).
         return {"id": self.id, "status": "finished", "exit-code": 0, "seconds-remaining": 0}
 
 
 class RunState:
     """The per-run memory behind the HTTP routes."""
 
-    def __init__(self, data_dir: Path, out_dir: Path) -> None:
+    def __init__(self, data_dir: Path, out_dir: Path, echo: TextIO | None = None) -> None:
         self.data_dir = data_dir
         self.out_dir = out_dir
+        self._echo = echo
         self._lock = threading.RLock()
         self._cursors: dict[str, Cursor] = {}
         self._invalid: dict[str, str] = {}
@@ -130,6 +138,9 @@ class RunState:
         with self._lock:
             self._files["logs.jsonl"].write(line)
             self.logs_by_level[level] += 1
+            if self._echo is not None:
+                # The connector logs to the API, not its console: echo so a local run is readable.
+                print(f"[container-api log] {level}: {message}", file=self._echo, flush=True)
 
     def record_channel_call(self, record: dict[str, Any]) -> None:
         line = encode(record) + "\n"
@@ -194,3 +205,26 @@ class RunState:
                 "input_counts": {t: c.file.count for t, c in sorted(self._cursors.items())},
                 "invalid_inputs": dict(self._invalid),
             }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as the few lines printed at shutdown."""
+
+    def pairs(counts: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+    channel = summary["channel"]
+    lines = [
+        "Emulator summary",
+        f"  requests:      {summary['requests']}",
+        f"  rows served:   {pairs(summary['rows_served'])}",
+        f"  rows written:  {pairs(summary['rows_written'])}",
+        f"  logs:          {pairs(summary['logs'])}",
+        f"  channel calls: {channel['calls']} ({channel['products']} products sent, "
+        f"{channel['deleted']} deletes, {channel['rejected']} rejected)",
+    ]
+    if summary.get("faults_fired"):
+        lines.append(f"  faults fired:  {', '.join(summary['faults_fired'])}")
+    for input_type, error in summary.get("invalid_inputs", {}).items():
+        lines.append(f"  INVALID INPUT {input_type}: {error}")
+    return "\n".join(lines)

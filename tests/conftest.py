@@ -1,0 +1,46 @@
+"""Shared fixtures: bakes are cached per test session (and per xdist worker)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bake import bake_cookiecutter, bake_copier, mode_answers, working_copy
+
+Baker = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def template_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One git-less snapshot of the working tree: both tools render the same files."""
+    return working_copy(tmp_path_factory.mktemp("template") / "template")
+
+
+@pytest.fixture(scope="session")
+def bake(tmp_path_factory: pytest.TempPathFactory, template_copy: Path) -> Iterator[Baker]:
+    """bake(tool, modes, execution_mode, **answers) -> project folder, cached per session."""
+    cache: dict[tuple[Any, ...], Path] = {}
+    root = tmp_path_factory.mktemp("bakes")
+
+    def _bake(
+        tool: str,
+        modes: tuple[str, ...] = ("data_source",),
+        execution_mode: str = "environment_variables",
+        **answers: Any,
+    ) -> Path:
+        key = (tool, modes, execution_mode, repr(sorted(answers.items())))
+        if key not in cache:
+            out = root / f"{len(cache):03d}-{tool}"
+            merged = {**mode_answers(modes, execution_mode), **answers}
+            if tool == "cookiecutter":
+                cache[key] = bake_cookiecutter(merged, out, template=template_copy)
+            else:
+                cache[key] = bake_copier(merged, out, template=template_copy)
+        return cache[key]
+
+    yield _bake
+    shutil.rmtree(root, ignore_errors=True)

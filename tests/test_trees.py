@@ -1,0 +1,79 @@
+"""Both tools render the same project, and an unchosen mode leaves no trace."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.bake import EXECUTION_MODES, MODES, all_combinations, combo_id, read_tree
+from tests.conftest import Baker
+
+COMBINATIONS = [
+    pytest.param(modes, execution_mode, id=combo_id(modes, execution_mode))
+    for modes in all_combinations()
+    for execution_mode in EXECUTION_MODES
+]
+
+# How each mode is spelled where it could leak into shared files.
+TRACES = {
+    "data_source": re.compile(r"data[-_ ]source|DataSource", re.IGNORECASE),
+    "data_service": re.compile(r"data[-_ ]service|DataService", re.IGNORECASE),
+    # "export" is an everyday word: look for the code's spellings of the mode only.
+    "export": re.compile(
+        r"ExportSettings|main\.py export(?!-)|modes\.export\b(?!_)|import export\b(?!_)"
+        r"|(?<![\w-])export\.py|sample_data/export/|`export`"
+    ),
+    "export_delta": re.compile(r"export[-_ ]delta|ExportDelta", re.IGNORECASE),
+}
+# The Container API contract names every mode; it is the platform's text, not ours.
+PLATFORM_REFERENCE = {"emulator/openapi.json"}
+LEFTOVER_TAG = re.compile(r"(?<!\$)\{\{|\{%")
+
+
+@pytest.mark.parametrize(("modes", "execution_mode"), COMBINATIONS)
+def test_cookiecutter_and_copier_render_identical_trees(
+    bake: Baker, modes: tuple[str, ...], execution_mode: str
+) -> None:
+    by_cookiecutter = read_tree(bake("cookiecutter", modes, execution_mode))
+    by_copier = read_tree(bake("copier", modes, execution_mode))
+
+    assert sorted(by_cookiecutter) == sorted(by_copier)
+    different = [path for path in by_cookiecutter if by_cookiecutter[path] != by_copier[path]]
+    assert different == []
+
+
+@pytest.mark.parametrize(("modes", "execution_mode"), COMBINATIONS)
+def test_no_template_tag_survives_rendering(
+    bake: Baker, modes: tuple[str, ...], execution_mode: str
+) -> None:
+    tree = read_tree(bake("cookiecutter", modes, execution_mode))
+    leftovers = [
+        path for path, content in tree.items() if LEFTOVER_TAG.search(content.decode("utf-8"))
+    ]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize(("modes", "execution_mode"), COMBINATIONS)
+def test_an_unchosen_mode_leaves_no_trace(
+    bake: Baker, modes: tuple[str, ...], execution_mode: str
+) -> None:
+    tree = read_tree(bake("cookiecutter", modes, execution_mode))
+    for mode in MODES:
+        if mode in modes:
+            continue
+        traces = {
+            path: match.group(0)
+            for path, content in tree.items()
+            if path not in PLATFORM_REFERENCE
+            and (match := TRACES[mode].search(path + "\n" + content.decode("utf-8")))
+        }
+        assert traces == {}, f"{mode} is off but appears in {traces}"
+
+
+@pytest.mark.parametrize("modes", [("data_source",), ("export",), ("data_service", "export_delta")])
+def test_each_chosen_mode_has_its_handler_and_tests(bake: Baker, modes: tuple[str, ...]) -> None:
+    project = bake("cookiecutter", modes)
+    for mode in modes:
+        assert (project / "connector" / "modes" / f"{mode}.py").is_file()
+        assert (project / "tests" / f"test_{mode}.py").is_file()

@@ -1,0 +1,179 @@
+"""Bad answers: refused by both tools, with the same message, and nothing written.
+
+One table drives cookiecutter (the pre-gen hook) and copier (the validators in
+copier.yml): the two copies of the rules must agree row by row.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hooks import pre_gen_project as hook
+from tests.bake import bake_cookiecutter, bake_copier, defaults
+
+DEFAULT_OPTIONS = {mode: defaults()[f"{mode}_options"] for mode in hook.MODES}
+
+
+def options(mode: str, declared: Any) -> dict[str, Any]:
+    """Answers declaring exactly `declared` as the options of `mode` (and turning it on)."""
+    return {f"mode_{mode}": True, f"{mode}_options": declared}
+
+
+def spec(**settings: Any) -> dict[str, Any]:
+    return {"type": "input", "required": False, "default": "", "description": "", **settings}
+
+
+# (id, answers, a fragment the message must contain)
+BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
+    ("slug-with-space", {"project_slug": "my connector"}, "project_slug 'my connector'"),
+    ("slug-uppercase", {"project_slug": "MyConnector"}, "project_slug 'MyConnector'"),
+    ("slug-leading-digit", {"project_slug": "1connector"}, "project_slug '1connector'"),
+    ("slug-trailing-newline", {"project_slug": "connector\n"}, "project_slug"),
+    ("blank-project-name", {"project_name": "  ", "project_slug": "x"}, "project_name"),
+    ("bad-email", {"author_email": "jane"}, "author_email 'jane'"),
+    ("no-mode", {"mode_data_source": False}, "No mode chosen"),
+    ("option-with-quote", options("data_source", {'NA"ME': spec()}), "invalid name"),
+    ("option-with-space", options("data_source", {"MY NAME": spec()}), "invalid name"),
+    ("option-with-subshell", options("data_source", {"$(rm -rf ~)": spec()}), "invalid name"),
+    ("option-with-newline", options("data_source", {"A\nB": spec()}), "invalid name"),
+    ("option-as-python", options("data_source", {"__import__('os')": spec()}), "invalid name"),
+    ("duplicate-case", options("data_service", {"Name": spec(), "NAME": spec()}), "duplicates"),
+    ("duplicate-dash", options("export", {"MY-OPT": spec(), "MY_OPT": spec()}), "duplicates"),
+    ("reserved-name", options("data_source", {"CONTAINER_API_URL": spec()}), "reserved name"),
+    ("reserved-prefix", options("export_delta", {"PYTHONPATH": spec()}), "reserved name"),
+    ("python-keyword", options("data_source", {"class": spec()}), "settings attribute"),
+    ("pydantic-name", options("data_source", {"model_config": spec()}), "settings attribute"),
+    ("unknown-type", options("data_source", {"SIZE": spec(type="dropdown")}), "unknown type"),
+    ("unknown-setting", options("data_source", {"SIZE": spec(label="x")}), "unknown settings"),
+    ("not-a-mapping", options("data_source", "NAME"), "must be a mapping"),
+    ("spec-not-a-mapping", options("data_source", {"NAME": "input"}), "must map to settings"),
+    ("required-not-bool", options("data_source", {"X": spec(required="maybe")}), "required"),
+    ("select-no-choices", options("data_source", {"SIZE": spec(type="select")}), "choices"),
+    (
+        "select-empty-choices",
+        options("data_source", {"SIZE": spec(type="select_multiple", choices=[])}),
+        "choices",
+    ),
+    (
+        "default-not-a-choice",
+        options("data_source", {"SIZE": spec(type="select", choices=["s"], default="xl")}),
+        "not among its choices",
+    ),
+    ("choices-on-input", options("data_source", {"X": spec(choices=["a"])}), "has choices"),
+    ("checkbox-default", options("data_source", {"X": spec(type="checkbox", default="yes")}), "0"),
+    (
+        "password-default",
+        options("export", {"TOKEN": spec(type="password", default="hunter2")}),
+        "secrets must never",
+    ),
+    (
+        "prefix-without-underscores",
+        {"mode_data_service": True, "data_service_column_prefix": "prefix"},
+        "data_service_column_prefix 'prefix'",
+    ),
+    (
+        "prefix-with-digits",
+        {"mode_data_service": True, "data_service_column_prefix": "___pre1"},
+        "data_service_column_prefix",
+    ),
+    (
+        "max-usage-word",
+        {"mode_data_service": True, "data_service_max_usage": "one"},
+        "data_service_max_usage 'one'",
+    ),
+    (
+        "max-usage-zero",
+        {"mode_data_service": True, "data_service_max_usage": "0"},
+        "data_service_max_usage '0'",
+    ),
+    ("blank-delta-key", {"mode_export_delta": True, "export_delta_key": " "}, "export_delta_key"),
+]
+
+
+def for_cookiecutter(answers: dict[str, Any]) -> dict[str, Any]:
+    """Cookiecutter merges dict answers into the defaults; null removes the defaults."""
+    merged = dict(answers)
+    for mode in hook.MODES:
+        declared = answers.get(f"{mode}_options")
+        if isinstance(declared, dict):
+            removed = {name: None for name in DEFAULT_OPTIONS[mode] if name not in declared}
+            merged[f"{mode}_options"] = {**removed, **declared}
+    return merged
+
+
+def expected_message(answers: dict[str, Any]) -> str:
+    """The hook's first complaint about `answers` on top of the defaults."""
+    errors = hook.validate({**defaults(), **answers})
+    assert errors, "the table row must be invalid"
+    return errors[0]
+
+
+@pytest.mark.parametrize(("answers", "fragment"), [p[1:] for p in BAD_ANSWERS], ids=[p[0] for p in BAD_ANSWERS])
+def test_cookiecutter_refuses_bad_answer_and_writes_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], answers: dict[str, Any], fragment: str
+) -> None:
+    from cookiecutter.exceptions import FailedHookException
+
+    message = expected_message(answers)
+    with pytest.raises(FailedHookException):
+        bake_cookiecutter(for_cookiecutter(answers), tmp_path)
+
+    assert fragment in message
+    assert message in capfd.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("answers", "fragment"), [p[1:] for p in BAD_ANSWERS], ids=[p[0] for p in BAD_ANSWERS])
+def test_copier_refuses_bad_answer_with_the_same_message_and_writes_nothing(
+    tmp_path: Path, template_copy: Path, answers: dict[str, Any], fragment: str
+) -> None:
+    message = expected_message(answers)
+    with pytest.raises(ValueError, match="Validation error") as refused:
+        bake_copier(answers, tmp_path, template=template_copy)
+
+    assert fragment in message
+    assert str(refused.value).endswith(message)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_default_answers_are_valid() -> None:
+    assert hook.validate(defaults()) == []
+
+
+def test_a_null_option_removes_a_default_option() -> None:
+    answers = {**defaults(), "data_source_options": {"NAME": None, "class": None}}
+    assert hook.validate(answers) == []
+
+
+def test_the_hook_reports_every_problem_at_once() -> None:
+    answers = {**defaults(), "project_slug": "Bad Slug", "author_email": "nope"}
+    errors = hook.validate(answers)
+    assert [error.split(" ")[0] for error in errors] == ["project_slug", "author_email"]
+
+
+def test_the_hook_exits_1_and_says_nothing_was_generated(capsys: pytest.CaptureFixture[str]) -> None:
+    assert hook.main({**defaults(), "project_slug": "Bad Slug"}) == 1
+    err = capsys.readouterr().err
+    assert "ERROR: project_slug 'Bad Slug'" in err
+    assert "Nothing was generated" in err
+
+
+def test_hostile_answers_cannot_break_the_rendered_hook(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from cookiecutter.environment import StrictEnvironment
+
+    hostile = '"""\'\'\' \\ \n <b>&</b> ünïcödé'
+    answers = {**defaults(), "description": hostile, "author_name": hostile}
+    source = Path(hook.__file__).read_text(encoding="utf-8")
+    rendered = StrictEnvironment(context={"cookiecutter": answers}).from_string(source)
+    script = tmp_path / "pre_gen_project.py"
+    script.write_text(rendered.render(cookiecutter=answers), encoding="utf-8")
+
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

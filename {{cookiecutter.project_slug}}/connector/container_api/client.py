@@ -1,0 +1,663 @@
+"""HTTP client for the Productsup CDE Container API (one instance per run).
+
+Contract: /work/shared/container-api/CONTRACT.md (paths, bodies and statuses cited as "§n").
+
+Retry and idempotency decision
+------------------------------
+`next_row`/`next_batch` move a server-side cursor and `write` appends rows, so a request that may
+have reached the server must not be repeated silently: a repeated read after a lost response skips
+a batch, a repeated write duplicates rows. Hence two policies:
+
+* cursor-moving reads and every POST (write, log, storage, close, process log) and bucket delete
+  retry only when the request certainly was not processed: connection refused, connect timeout,
+  pool timeout, and the statuses 429 and 503. A 502/504, a read timeout or a dropped connection
+  raise at once.
+* side-effect-free or idempotent calls (ping, count, restart, process, pending_processes,
+  csa_classifications, bucket upload/download of the same file) also retry on 502/504 and on
+  read errors.
+
+Retries use tenacity: at most `max_attempts` tries, exponential backoff from `backoff` seconds
+with jitter, capped at 10 s, each retry logged at WARNING on "connector.container_api" (never
+with row data).
+
+Statuses: each endpoint accepts only the statuses the contract declares; anything else raises
+`ContainerApiError` (the Productsup sample ended read loops silently on undeclared statuses).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from types import TracebackType
+from typing import Any, Final, Self
+from urllib.parse import quote
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from .errors import (
+    ContainerApiError,
+    ContainerApiUnavailable,
+    InputNotProvided,
+    error_from_response,
+)
+from .streams import OutputWriter, RowReader
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "INPUT_TYPES",
+    "LOG_LEVELS",
+    "MAX_BATCH_SIZE",
+    "Classification",
+    "ContainerApi",
+    "Process",
+]
+
+logger = logging.getLogger("connector.container_api")
+
+DEFAULT_BASE_URL: Final = "http://cde-container-api"
+# `full` is the deprecated alias of `input`; the other four are the export-delta streams (§2).
+INPUT_TYPES: Final = ("input", "full", "new", "modified", "unchanged", "deleted")
+LOG_LEVELS: Final = (
+    "success",
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+    "report",
+)
+# The server accepts 0 < size < 1000 and defaults to 1 row per call when size is omitted (§3.5).
+MAX_BATCH_SIZE: Final = 999
+_MAX_BACKOFF = 10.0
+_USER_AGENT = f"productsup-cde-connector (python-httpx/{httpx.__version__})"
+_JSON_HEADERS: Final = {"Content-Type": "application/json"}
+
+# Failures that prove the request never reached the application.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_RETRY_STATUSES_UNSAFE = frozenset({429, 503})
+_RETRY_STATUSES_SAFE = frozenset({429, 502, 503, 504})
+# Transport failures worth retrying for side-effect-free calls.
+_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+_OK_200 = frozenset({200})
+_OK_READ = frozenset({200, 204})
+# Bucket endpoints are reconstructed (§3.15): their success status is inferred, so accept any
+# plain success instead of failing a run on a guess.
+_OK_BUCKET = frozenset({200, 201, 202, 204})
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    """An asynchronous storage process (§3.11): examples show only the status `running`."""
+
+    id: str
+    status: str
+    exit_code: int | None = None
+    seconds_remaining: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Process:
+        """Parse leniently: every field of the source spec is optional."""
+        return cls(
+            id=str(_pick(data, "id") or ""),
+            status=str(_pick(data, "status") or ""),
+            exit_code=_int_or_none(_pick(data, "exit-code", "exit_code", "exitCode")),
+            seconds_remaining=_int_or_none(
+                _pick(data, "seconds-remaining", "seconds_remaining", "secondsRemaining")
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """A category-specific-attributes classification (§3.14)."""
+
+    id: int
+    path: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Classification:
+        """Parse the kebab-case keys, tolerating snake/camel spellings."""
+        ident = _int_or_none(
+            _pick(data, "classification-id", "classification_id", "classificationId", "id")
+        )
+        if ident is None:
+            raise ValueError("classification without an integer classification-id")
+        path = _pick(data, "classification-path", "classification_path", "classificationPath")
+        return cls(id=ident, path="" if path is None else str(path))
+
+
+class ContainerApi:
+    """Every Container API endpoint over one pooled keep-alive connection.
+
+    Thread-safe: the read-ahead reader and the background writer share this client.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        connect_timeout: float = 30.0,
+        read_timeout: float = 3600.0,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        if base_url is None:
+            base_url = os.environ.get("CONTAINER_API_URL") or DEFAULT_BASE_URL
+        self._base_url = base_url.rstrip("/")
+        self._max_attempts = max_attempts
+        # 3600 s read / 30 s connect like Productsup's PHP quickstart (§1): batches of 999 rows
+        # and storage calls can be slow. trust_env=False: the API is a sidecar on the run's own
+        # Docker network, so proxy variables meant for the internet must not reroute it.
+        self._http = httpx.Client(
+            base_url=self._base_url,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+            headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+            trust_env=False,
+        )
+        self._retry_safe = self._retrying(max_attempts, backoff, _is_retryable_safe)
+        self._retry_unsafe = self._retrying(max_attempts, backoff, _is_retryable_unsafe)
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def __repr__(self) -> str:
+        return f"ContainerApi({self._base_url!r})"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- misc ----------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Check that the Container API answers (§3.1). Not for the build health check."""
+        self._call("GET", "/ping", ok=_OK_200, safe=True)
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def next_row(
+        self,
+        type: str = "input",
+        *,
+        show_hidden: bool = False,
+        classification_id: int | None = None,
+    ) -> dict[str, Any] | None:
+        """Next input row, or None at the end (204, or 200 with empty `data`, §3.4)."""
+        body = self._call(
+            "GET",
+            f"/input/{_input_type(type)}/next",
+            ok=_OK_READ,
+            safe=False,
+            params=_read_params(None, show_hidden, classification_id),
+            not_found=InputNotProvided,
+        )
+        data = None if body is None else body.get("data")
+        if not data:
+            return None
+        if isinstance(data, dict):
+            return data
+        raise self._malformed("GET", f"/input/{type}/next", "`data` is not an object")
+
+    def next_batch(
+        self,
+        type: str = "input",
+        size: int = MAX_BATCH_SIZE,
+        *,
+        show_hidden: bool = False,
+        classification_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Up to `size` next rows; [] at the end (200 with empty/absent `data`, or 204, §3.5).
+
+        A short batch is not the end of input: call again until [].
+        """
+        _check_batch_size(size)
+        path = f"/input/{_input_type(type)}/next_batch"
+        body = self._call(
+            "GET",
+            path,
+            ok=_OK_READ,
+            safe=False,
+            params=_read_params(size, show_hidden, classification_id),
+            not_found=InputNotProvided,
+        )
+        data = None if body is None else body.get("data")
+        if not data:
+            return []
+        if isinstance(data, list):
+            return data
+        raise self._malformed("GET", path, "`data` is not a list")
+
+    def read(
+        self,
+        type: str = "input",
+        *,
+        batch_size: int = MAX_BATCH_SIZE,
+        show_hidden: bool = False,
+        classification_id: int | None = None,
+        read_ahead: bool = True,
+    ) -> RowReader:
+        """Iterate all remaining rows of an input, fetching the next batch while you work."""
+        _check_batch_size(batch_size)
+        _input_type(type)
+        fetch = partial(
+            self.next_batch,
+            type,
+            batch_size,
+            show_hidden=show_hidden,
+            classification_id=classification_id,
+        )
+        return RowReader(fetch, read_ahead=read_ahead)
+
+    def count(self, type: str = "input") -> int:
+        """Total rows of an input file, independent of the cursor (§3.7)."""
+        path = f"/items/{_input_type(type)}/count"
+        body = self._call("GET", path, ok=_OK_200, safe=True, not_found=InputNotProvided)
+        data = None if body is None else body.get("data")
+        count = _int_or_none(data.get("count")) if isinstance(data, dict) else None
+        if count is None:
+            raise self._malformed("GET", path, "no integer `data.count`")
+        return count
+
+    def restart(self, type: str = "input") -> None:
+        """Rewind the input's cursor so the next read starts from the first row (§3.6)."""
+        # GET on purpose (§3.6); rewinding twice equals rewinding once, so retrying is safe.
+        self._call(
+            "GET",
+            f"/input/{_input_type(type)}/restart",
+            ok=_OK_200,
+            safe=True,
+            not_found=InputNotProvided,
+        )
+
+    # -- output --------------------------------------------------------------------------------
+
+    def write(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        type: str = "output",
+        separator: str | None = None,
+    ) -> None:
+        """Append rows to an output file (`output` or `feedback`) in one request (§3.2)."""
+        if not rows:
+            raise ValueError("write() needs at least one row: the server rejects empty data")
+        body: dict[str, Any] = {"data": rows if isinstance(rows, list | tuple) else list(rows)}
+        if separator is not None:
+            body["meta"] = {"separator": separator}
+        self._call(
+            "POST", f"/output/{_output_type(type)}", ok=frozenset({201}), safe=False, body=body
+        )
+
+    def writer(
+        self,
+        type: str = "output",
+        *,
+        batch_size: int = MAX_BATCH_SIZE,
+        separator: str | None = None,
+        background: bool = True,
+    ) -> OutputWriter:
+        """A buffered writer that posts full batches, optionally from a background thread."""
+        _output_type(type)
+        send = partial(self.write, type=type, separator=separator)
+        return OutputWriter(send, batch_size=batch_size, background=background)
+
+    def close_output(self, type: str = "output") -> None:
+        """Close an output file (§3.3): a maintenance route; connectors normally never call it."""
+        self._call("POST", f"/output/{_output_type(type)}/close", ok=frozenset({204}), safe=False)
+
+    # -- logs ----------------------------------------------------------------------------------
+
+    def log(self, level: str, message: str, context: Mapping[str, Any] | None = None) -> None:
+        """Write a log line visible in the Dev Portal (§3.8)."""
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
+        if not message or not message.strip():
+            raise ValueError("log message must not be blank: the server rejects it")
+        body: dict[str, Any] = {"message": message}
+        if context is not None:
+            body["context"] = dict(context)
+        self._call("POST", f"/logs/{level}", ok=frozenset({201}), safe=False, body=body)
+
+    # -- storage and processes -----------------------------------------------------------------
+
+    def store_to_transport(self, source_file: str, remote_file: str) -> str:
+        """Start copying a local file to the Productsup transport server; returns a process id."""
+        return self._store("/store/to-transport", source_file, remote_file)
+
+    def store_to_internal_storage(self, source_file: str, remote_file: str) -> str:
+        """Start copying a local file to the run's internal storage; returns a process id."""
+        return self._store("/storage/internal", source_file, remote_file)
+
+    def process(self, process_id: str) -> Process:
+        """Status of one asynchronous storage process (§3.11)."""
+        path = f"/processes/{_segment(process_id, 'process_id')}"
+        body = self._call("GET", path, ok=_OK_200, safe=True)
+        data = None if body is None else body.get("data")
+        if not isinstance(data, dict):
+            raise self._malformed("GET", path, "`data` is not an object")
+        return Process.from_json(data)
+
+    def pending_processes(self) -> list[Process]:
+        """Storage processes that have not finished yet (§3.12)."""
+        body = self._call("GET", "/processes/pending", ok=_OK_200, safe=True)
+        data = None if body is None else body.get("data")
+        if not data:
+            return []
+        if not isinstance(data, list):
+            raise self._malformed("GET", "/processes/pending", "`data` is not a list")
+        return [Process.from_json(item) for item in data if isinstance(item, dict)]
+
+    def log_all_processes(self) -> None:
+        """Ask the server to write all processes to its internal log (§3.13)."""
+        self._call("POST", "/processes/log", ok=_OK_200, safe=False)
+
+    # -- category specific attributes ----------------------------------------------------------
+
+    def csa_classifications(self, path: str | None = None) -> list[Classification]:
+        """Classifications for CSA exports, optionally filtered by classification path (§3.14)."""
+        params = None if path is None else {"classification-path": path}
+        body = self._call("GET", "/csa-classifications", ok=_OK_200, safe=True, params=params)
+        data = None if body is None else body.get("data")
+        if not data:
+            return []
+        if not isinstance(data, list):
+            raise self._malformed("GET", "/csa-classifications", "`data` is not a list")
+        try:
+            return [Classification.from_json(item) for item in data]
+        except (ValueError, AttributeError) as error:
+            raise self._malformed("GET", "/csa-classifications", str(error)) from error
+
+    # -- buckets (files kept across runs, reconstructed §3.15) ---------------------------------
+
+    def bucket_upload(self, remote_file: str, source_file: str) -> None:
+        """Copy a local file into the connector's bucket under `remote_file`."""
+        # Re-uploading the same file to the same name is idempotent, so retrying is safe.
+        self._call(
+            "PUT",
+            f"/buckets/exchange/upload/{_remote_path(remote_file)}",
+            ok=_OK_BUCKET,
+            safe=True,
+            body={"source_file": source_file},
+        )
+
+    def bucket_download(self, remote_file: str) -> None:
+        """Fetch `remote_file` from the connector's bucket (where it lands is undocumented)."""
+        self._call(
+            "GET",
+            f"/buckets/exchange/download/{_remote_path(remote_file)}",
+            ok=_OK_BUCKET,
+            safe=True,
+        )
+
+    def bucket_delete(self, remote_file: str) -> None:
+        """Delete `remote_file` from the connector's bucket."""
+        # Not retried on ambiguous failures: a repeat after a lost 202 would answer 400 not found.
+        self._call(
+            "DELETE",
+            f"/buckets/delete/{_remote_path(remote_file)}",
+            ok=_OK_BUCKET,
+            safe=False,
+        )
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _store(self, path: str, source_file: str, remote_file: str) -> str:
+        body = self._call(
+            "POST",
+            path,
+            ok=frozenset({202}),
+            safe=False,
+            body={"source_file": source_file, "remote_file": remote_file},
+        )
+        data = None if body is None else body.get("data")
+        process_id = data.get("id") if isinstance(data, dict) else None
+        if not process_id:
+            raise self._malformed("POST", path, "no process id in `data.id`")
+        return str(process_id)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: frozenset[int],
+        safe: bool,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        not_found: type[ContainerApiError] = ContainerApiError,
+    ) -> dict[str, Any] | None:
+        """One logical call: encode, send with the retry policy, check status, decode JSON."""
+        content = None if body is None else _encode(body)
+        retrying = self._retry_safe if safe else self._retry_unsafe
+        try:
+            response = retrying(self._attempt, method, path, params, content, ok, not_found)
+        except httpx.TransportError as error:
+            raise self._unavailable(method, path, error, retrying, safe) from error
+        return self._decode(method, path, response)
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        content: bytes | None,
+        ok: frozenset[int],
+        not_found: type[ContainerApiError],
+    ) -> httpx.Response:
+        # method and path come first: the retry logger reads them from the call arguments.
+        response = self._http.request(
+            method,
+            path,
+            params=params,
+            content=content,
+            headers=_JSON_HEADERS if content is not None else None,
+        )
+        status = response.status_code
+        if status in ok:
+            return response
+        raise error_from_response(
+            status,
+            response.reason_phrase,
+            response.content,
+            method=method,
+            path=path,
+            error_class=not_found if status == 404 else ContainerApiError,
+        )
+
+    def _decode(self, method: str, path: str, response: httpx.Response) -> dict[str, Any] | None:
+        content = response.content
+        if not content:
+            return None
+        try:
+            payload = json.loads(content)
+        except ValueError as error:
+            raise ContainerApiError(
+                f"malformed JSON body ({error})",
+                status=response.status_code,
+                method=method,
+                path=path,
+            ) from error
+        if not isinstance(payload, dict):
+            raise ContainerApiError(
+                "malformed body: expected a JSON object",
+                status=response.status_code,
+                method=method,
+                path=path,
+            )
+        return payload
+
+    def _malformed(self, method: str, path: str, why: str) -> ContainerApiError:
+        return ContainerApiError(f"malformed body: {why}", status=None, method=method, path=path)
+
+    def _unavailable(
+        self, method: str, path: str, error: httpx.TransportError, retrying: Retrying, safe: bool
+    ) -> ContainerApiUnavailable:
+        attempts = int(retrying.statistics.get("attempt_number", 1))
+        text = f"{type(error).__name__}: {error}".rstrip(": ")
+        if attempts > 1:
+            text += f" (after {attempts} attempts)"
+        elif not safe and not isinstance(error, _NOT_SENT):
+            text += " (not retried: the request may already have been processed)"
+        return ContainerApiUnavailable(f"no answer: {text}", method=method, path=path)
+
+    def _retrying(
+        self, max_attempts: int, backoff: float, predicate: Callable[[BaseException], bool]
+    ) -> Retrying:
+        # One Retrying per policy: tenacity keeps per-call state thread-local, so it is shared
+        # safely by the read-ahead and writer threads.
+        return Retrying(
+            stop=stop_after_attempt(max_attempts),
+            # Spelled as a sum: wait_exponential_jitter renamed its arguments within tenacity 9.
+            wait=wait_exponential(multiplier=backoff, max=_MAX_BACKOFF) + wait_random(0, backoff),
+            retry=retry_if_exception(predicate),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        method, path = state.args[0], state.args[1]
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, ContainerApiError):
+            reason = f"status {error.status}"
+        else:
+            reason = type(error).__name__
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        logger.warning(
+            "Container API %s %s failed (%s); retry %d of %d in %.2f s",
+            method,
+            path,
+            reason,
+            state.attempt_number,
+            self._max_attempts - 1,
+            delay,
+        )
+
+
+# -- retry predicates ------------------------------------------------------------------------
+
+
+def _is_retryable_unsafe(error: BaseException) -> bool:
+    """Retry only what certainly was not processed by the server."""
+    if isinstance(error, ContainerApiError):
+        return error.status in _RETRY_STATUSES_UNSAFE
+    return isinstance(error, _NOT_SENT)
+
+
+def _is_retryable_safe(error: BaseException) -> bool:
+    """Side-effect-free calls may also be repeated after gateway errors and lost responses."""
+    if isinstance(error, ContainerApiError):
+        return error.status in _RETRY_STATUSES_SAFE
+    return isinstance(error, _TRANSIENT)
+
+
+# -- encoding helpers ------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# Built once: compact, UTF-8 (not \u escapes), NaN refused (the PHP server cannot parse it).
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
+)
+
+
+def _encode(body: Any) -> bytes:
+    return _ENCODER.encode(body).encode()
+
+
+def _read_params(
+    size: int | None, show_hidden: bool, classification_id: int | None
+) -> dict[str, str]:
+    params: dict[str, str] = {}
+    if size is not None:
+        params["size"] = str(size)
+    if show_hidden:
+        params["show-hidden"] = "true"
+    if classification_id is not None:
+        params["classification-id"] = str(int(classification_id))
+    return params
+
+
+def _check_batch_size(size: int) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch size must be an integer from 1 to {MAX_BATCH_SIZE}, got {size!r}")
+
+
+def _input_type(value: str) -> str:
+    # Validated locally: a typo would otherwise come back as 404 "Requested file not provided."
+    # which export-delta handlers may legitimately read as "no such stream this run".
+    if value not in INPUT_TYPES:
+        raise ValueError(f"unknown input type {value!r}; use one of {', '.join(INPUT_TYPES)}")
+    return value
+
+
+def _output_type(value: str) -> str:
+    # Known values are `output` and `feedback`, but the spec types it as a free string (§2).
+    return _segment(value, "output type")
+
+
+def _segment(value: str, what: str) -> str:
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    return quote(value, safe="")
+
+
+def _remote_path(remote_file: str) -> str:
+    # Sent as path segment(s): percent-encoded except "/" (whether the server allows "/" in
+    # remoteFile is unknown, §3.15; encoding it as %2F would not help a Symfony route either).
+    if not remote_file:
+        raise ValueError("remote_file must not be empty")
+    return quote(remote_file, safe="/")
+
+
+def _pick(data: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if key in data:
+            return data[key]
+    return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,119 @@
+"""Errors raised by the Container API client.
+
+Every failure of a Container API call surfaces as a `ContainerApiError` (or a subclass), never
+as a silent `None`: the Productsup sample client returned `None` for undeclared statuses and so
+ended read loops quietly on a 502. One class carries status, server message and field errors so
+handlers and the CLI can print one readable line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "ContainerApiError",
+    "ContainerApiUnavailable",
+    "InputNotProvided",
+    "error_from_response",
+    "normalize_errors",
+]
+
+_MAX_TEXT = 300
+
+
+class ContainerApiError(Exception):
+    """The Container API rejected a call or answered something the client cannot use."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        errors: Mapping[str, str] | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.errors: dict[str, str] = dict(errors or {})
+        self.method = method
+        self.path = path
+
+    def __str__(self) -> str:
+        where = f"Container API {self.method} {self.path}".rstrip()
+        head = f"{where}: " if self.status is None else f"{where} answered {self.status} "
+        text = self.message
+        if self.errors:
+            details = "; ".join(f"{field}: {reason}" for field, reason in self.errors.items())
+            text = f"{text}: {details}" if text else details
+        return _one_line(head + text)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class InputNotProvided(ContainerApiError):  # noqa: N818 - reads as the platform message
+    """The run does not provide the requested input file (404 "Requested file not provided.").
+
+    Export-delta runs get only some of new/modified/unchanged/deleted; handlers may treat this as
+    an empty stream, so it has its own class.
+    """
+
+
+class ContainerApiUnavailable(ContainerApiError):  # noqa: N818 - public name, a state
+    """No usable answer: could not connect, connection dropped or timed out (after any retries)."""
+
+
+def normalize_errors(value: Any) -> dict[str, str]:
+    """Accept `errors` as an object, a JSON list (PHP encodes an empty map as `[]`) or absent."""
+    if isinstance(value, Mapping):
+        return {str(key): _text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return {str(index): _text(item) for index, item in enumerate(value)}
+    return {}
+
+
+def error_from_response(
+    status: int,
+    reason: str,
+    content: bytes,
+    *,
+    method: str,
+    path: str,
+    error_class: type[ContainerApiError] = ContainerApiError,
+) -> ContainerApiError:
+    """Build the error for a non-accepted status from the body shapes of CONTRACT section 1."""
+    message = ""
+    errors: dict[str, str] = {}
+    try:
+        payload = json.loads(content) if content else None
+    except ValueError:
+        payload = None
+        # A proxy's HTML/plain 502 page: keep a short hint, not a page of markup.
+        text = content.decode("utf-8", "replace").strip()
+        if text and not text.startswith("<") and len(text) <= _MAX_TEXT:
+            message = text
+    if isinstance(payload, Mapping):
+        raw_message = payload.get("message")
+        message = "" if raw_message is None else _text(raw_message)
+        errors = normalize_errors(payload.get("errors"))
+    return error_class(
+        message or reason or "(no message)",
+        status=status,
+        errors=errors,
+        method=method,
+        path=path,
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,77 @@
+{%- set options = cookiecutter.data_service_options -%}
+"""Data service: rewrite the products already on the platform.
+
+The story of a run: read every input row in batches, copy one column into a new one, write
+every row back to `output`, check that nothing was lost, summarise.
+
+Platform facts this handler is built around:
+- The rows written back replace the site's products: a row not written is dropped, and a
+  run that writes nothing wipes them all. So every row read is written, the counts are
+  compared at the end, and any failure part-way fails the run (exit 1) so the platform keeps
+  the previous products instead of a partial set.
+- The Dev portal's column prefix (settings.COLUMN_PREFIX: three underscores, then letters) is
+  the platform's namespace for the columns this service adds; like Productsup's sample, the
+  code writes the new column under the plain name the user typed and leaves prefixing to the
+  platform. Columns starting with `__` are hidden from reads unless asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from connector.container_api import ContainerApi
+from connector.errors import RunFailed
+from connector.logs import SUCCESS, Progress
+from connector.settings import DataServiceSettings
+
+log = logging.getLogger(__name__)
+
+# Rows per Container API read and write (the API allows up to 999).
+BATCH_SIZE = 999
+
+Row = dict[str, Any]
+
+
+def run(settings: DataServiceSettings, api: ContainerApi) -> None:
+{%- if options.get("NEW_COLUMN_NAME") and options.get("SOURCE_COLUMN") %}
+    source, target = settings.source_column, settings.new_column_name
+    log.info("Copying column %s into %s", source, target)
+{%- endif %}
+
+    progress = Progress(log, "rows")
+    with (
+        api.read("input", batch_size=BATCH_SIZE) as rows,
+        api.writer("output", batch_size=BATCH_SIZE) as output,
+    ):
+        for batch in rows.batches():
+{%- if options.get("NEW_COLUMN_NAME") and options.get("SOURCE_COLUMN") %}
+            output.write_many(copy_column(row, source, target) for row in batch)
+{%- else %}
+            output.write_many(transform(row) for row in batch)
+{%- endif %}
+            progress.add(len(batch))
+
+    if output.rows_written != rows.rows_read:
+        raise RunFailed(
+            f"Read {rows.rows_read} rows but only {output.rows_written} were written back; "
+            "failing so the platform keeps the previous products."
+        )
+    log.log(SUCCESS, "Processed %s", progress.summary())
+{%- if options.get("NEW_COLUMN_NAME") and options.get("SOURCE_COLUMN") %}
+
+
+def copy_column(row: Row, source: str, target: str) -> Row:
+    """The row with `target` set to the value of `source`.
+
+    A row without `source` gets an empty value: the platform stores every column as text
+    and a missing column reads as empty, so an empty value keeps the row instead of failing.
+    """
+    return {**row, target: row.get(source, "")}
+{%- else %}
+
+
+def transform(row: Row) -> Row:
+    """Change one row here; return it whole, every row must be written back."""
+    return row
+{%- endif %}

@@ -1,0 +1,166 @@
+{%- set options = cookiecutter.data_source_options -%}
+"""Data source: import products into the platform.
+
+The story of a run: greet, read the product feed page by page, write every product to the
+`output` file, summarise. Whatever this mode writes becomes the site's products.
+
+Where the products come from:
+- FEED_URL set to an http(s) URL: a paginated JSON API. Each page is a JSON object
+  `{"products": [{...}, ...], "next": "<url of the next page>" | null}`; a relative `next` is
+  resolved against the page's URL, the last page has no (or a null) `next`. If your API numbers
+  its pages instead, change `next_page()`.
+- FEED_URL set to a file path (or a file:// URL): a JSON Lines file, one product object a line.
+- FEED_URL empty: the sample feed bundled in connector/sample/data_source.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlparse
+
+import httpx
+
+from connector.container_api import ContainerApi
+from connector.errors import RunFailed
+from connector.logs import SUCCESS, Progress
+from connector.settings import DataSourceSettings
+
+log = logging.getLogger(__name__)
+
+SAMPLE_FEED = Path(__file__).resolve().parent.parent / "sample" / "data_source.jsonl"
+# Rows per Container API write, and per chunk of a JSON Lines file.
+BATCH_SIZE = 999
+# Seconds to wait for the product API: connecting, and each page.
+FEED_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+Product = dict[str, Any]
+
+
+def run(settings: DataSourceSettings, api: ContainerApi) -> None:
+{%- if options.get("NAME") %}
+    log.log(SUCCESS, "Hello %s! Starting the import.", settings.name)
+{%- endif %}
+{%- if options.get("SHOULD_FAIL") %}
+    if settings.should_fail:
+        raise RunFailed("SHOULD_FAIL is checked, so this run fails on purpose.")
+{%- endif %}
+    feed = {{ "settings.feed_url or " if options.get("FEED_URL") else "" }}str(SAMPLE_FEED)
+    log.info("Reading products from %s", describe_feed(feed))
+
+    progress = Progress(log, "products")
+    with api.writer("output", batch_size=BATCH_SIZE) as output:
+        for page in read_feed(feed):
+            output.write_many(to_platform_product(product) for product in page)
+            progress.add(len(page))
+
+    if output.rows_written != progress.count:
+        raise RunFailed(
+            f"Only {output.rows_written} of {progress.count} products reached the platform."
+        )
+    log.log(SUCCESS, "Imported %s", progress.summary())
+
+
+def to_platform_product(product: Product) -> Product:
+    """Shape one feed product as a platform row: map, rename or compute columns here.
+
+    Nested objects are fine: the Container API flattens them (`{"a": {"b": 1}}` → `a-b`).
+    """
+    return product
+
+
+def describe_feed(feed: str) -> str:
+    """The feed's location for logs, without credentials or query string."""
+    if feed == str(SAMPLE_FEED):
+        return "the bundled sample feed"
+    parsed = urlparse(feed)
+    if parsed.scheme in ("http", "https"):
+        return f"{parsed.scheme}://{parsed.hostname}{parsed.path}"
+    return feed
+
+
+def read_feed(feed: str) -> Iterator[list[Product]]:
+    """Pages of products from an http(s) API or a JSON Lines file."""
+    if urlparse(feed).scheme in ("http", "https"):
+        return read_api_pages(feed)
+    return read_jsonl(local_path(feed))
+
+
+def read_api_pages(url: str) -> Iterator[list[Product]]:
+    """Follow the `next` links of a paginated JSON API, one request per page."""
+    seen: set[str] = set()
+    next_url: str | None = url
+    with httpx.Client(timeout=FEED_TIMEOUT, follow_redirects=True) as http:
+        while next_url:
+            if next_url in seen:
+                raise RunFailed(f"The product feed links back to a page it sent before: {next_url}")
+            seen.add(next_url)
+            page = fetch_page(http, next_url)
+            yield products_of(page, next_url)
+            next_url = next_page(page, next_url)
+
+
+def fetch_page(http: httpx.Client, url: str) -> Any:
+    try:
+        response = http.get(url)
+        response.raise_for_status()
+        return response.json()
+    except httpx.HTTPStatusError as error:
+        raise RunFailed(
+            f"The product feed answered {error.response.status_code} for {describe_feed(url)}."
+        ) from error
+    except httpx.HTTPError as error:
+        raise RunFailed(f"Could not read the product feed {describe_feed(url)}: {error}") from error
+    except ValueError as error:
+        raise RunFailed(f"The product feed {describe_feed(url)} did not send JSON.") from error
+
+
+def products_of(page: Any, url: str) -> list[Product]:
+    products = page.get("products") if isinstance(page, dict) else None
+    if not isinstance(products, list) or not all(isinstance(p, dict) for p in products):
+        raise RunFailed(
+            f'The product feed page {describe_feed(url)} has no "products" list of objects.'
+        )
+    return products
+
+
+def next_page(page: dict[str, Any], url: str) -> str | None:
+    """The URL of the page after `page`, or None on the last page."""
+    link = page.get("next")
+    return urljoin(url, link) if isinstance(link, str) and link else None
+
+
+def local_path(feed: str) -> Path:
+    parsed = urlparse(feed)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(feed)
+
+
+def read_jsonl(path: Path) -> Iterator[list[Product]]:
+    """Products of a JSON Lines file in chunks of BATCH_SIZE; blank lines are skipped."""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            chunk: list[Product] = []
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                chunk.append(parse_line(line, path, number))
+                if len(chunk) == BATCH_SIZE:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+    except OSError as error:
+        raise RunFailed(f"Could not read the product feed {path}: {error.strerror}") from error
+
+
+def parse_line(line: str, path: Path, number: int) -> Product:
+    try:
+        product = json.loads(line)
+    except ValueError as error:
+        raise RunFailed(f"Line {number} of {path} is not valid JSON: {error}") from error
+    if not isinstance(product, dict):
+        raise RunFailed(f"Line {number} of {path} is not a JSON object.")
+    return product

@@ -1,0 +1,59 @@
+{%- set options = cookiecutter.export_options -%}
+"""Export: send every product to the channel and report the outcome per product.
+
+The story of a run: open the channel, read the input in batches, map and send each batch,
+record the channel's verdict per product in the feedback file, summarise, and apply the
+failure policy documented in connector/channel.py (the channel failing ends the run at once;
+rejected products fail it only above MAX_REJECTED_SHARE).
+
+Reading is done ahead in a background thread, so the next batch is fetched from the
+Container API while the channel processes the current one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from connector.channel import Channel, ExportReport
+from connector.container_api import ContainerApi
+from connector.logs import SUCCESS, Progress
+from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
+
+log = logging.getLogger(__name__)
+
+# Products per channel request (and per Container API read).
+BATCH_SIZE = 100
+{%- if not options.get("CHANNEL_URL") %}
+# No CHANNEL_URL option is declared: put the channel's base URL here.
+CHANNEL_URL = "https://channel.example.com/api"
+{%- endif %}
+
+Product = dict[str, Any]
+
+
+def run(settings: ExportSettings, api: ContainerApi) -> None:
+    progress = Progress(log, "products")
+    with (
+        open_channel(settings) as channel,
+        api.read("input", batch_size=BATCH_SIZE) as products,
+        ExportReport(api, feedback_file=FEEDBACK_FILE, successes=FEEDBACK_SUCCESSES) as report,
+    ):
+        for batch in products.batches():
+            report.record(channel.upsert([to_channel_product(p) for p in batch]))
+            progress.add(len(batch))
+
+    log.log(SUCCESS, "Exported %s: %s", progress.summary(), report.summary())
+    report.check()
+
+
+def open_channel(settings: ExportSettings) -> Channel:
+    return Channel(
+        {{ "settings.channel_url" if options.get("CHANNEL_URL") else "CHANNEL_URL" }},
+        token={{ "settings.channel_token.get_secret_value()" if options.get("CHANNEL_TOKEN") else '""' }},
+    )
+
+
+def to_channel_product(product: Product) -> Product:
+    """Map one platform row to the channel's product fields here (the channel keys on `id`)."""
+    return product

@@ -1,0 +1,90 @@
+{%- set options = cookiecutter.export_delta_options -%}
+"""Export delta: send only what changed since the last export to the channel.
+
+The platform splits the products into four input streams: `new` and `modified` are created or
+updated on the channel, `deleted` are removed from it by their delta key
+(settings.DELTA_KEY), `unchanged` are only counted. A run gets only some of the streams; one it
+does not provide counts as empty. Feedback and the failure policy are as for the export
+(connector/channel.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from connector.channel import Channel, ExportReport, Result
+from connector.container_api import ContainerApi, InputNotProvided
+from connector.logs import SUCCESS, Progress
+from connector.settings import DELTA_KEY, FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportDeltaSettings
+
+log = logging.getLogger(__name__)
+
+# Products per channel request (and per Container API read).
+BATCH_SIZE = 100
+{%- if not options.get("CHANNEL_URL") %}
+# No CHANNEL_URL option is declared: put the channel's base URL here.
+CHANNEL_URL = "https://channel.example.com/api"
+{%- endif %}
+
+Product = dict[str, Any]
+
+
+def run(settings: ExportDeltaSettings, api: ContainerApi) -> None:
+    progress = Progress(log, "products")
+    with (
+        open_channel(settings) as channel,
+        ExportReport(api, feedback_file=FEEDBACK_FILE, successes=FEEDBACK_SUCCESSES) as report,
+    ):
+        for stream in ("new", "modified"):
+            for batch in batches(api, stream):
+                report.record(channel.upsert([to_channel_product(p) for p in batch]))
+                progress.add(len(batch))
+        for batch in batches(api, "deleted"):
+            report.record(delete(channel, batch))
+            progress.add(len(batch))
+        report.skip(count(api, "unchanged"))
+
+    log.log(SUCCESS, "Exported the delta, %s: %s", progress.summary(), report.summary())
+    report.check()
+
+
+def open_channel(settings: ExportDeltaSettings) -> Channel:
+    return Channel(
+        {{ "settings.channel_url" if options.get("CHANNEL_URL") else "CHANNEL_URL" }},
+        token={{ "settings.channel_token.get_secret_value()" if options.get("CHANNEL_TOKEN") else '""' }},
+    )
+
+
+def to_channel_product(product: Product) -> Product:
+    """Map one platform row to the channel's product fields here (the channel keys on `id`)."""
+    return product
+
+
+def delete(channel: Channel, rows: list[Product]) -> list[Result]:
+    """Delete the rows' products by delta key; a row without a key cannot be deleted."""
+    keys = [row.get(DELTA_KEY) for row in rows]
+    deleted = iter(channel.delete([key for key in keys if key not in (None, "")]))
+    missing = Result("", ok=False, message=f"no {DELTA_KEY} to delete by")
+    return [missing if key in (None, "") else next(deleted) for key in keys]
+
+
+def batches(api: ContainerApi, stream: str) -> Iterator[list[Product]]:
+    """The batches of one delta stream; a stream the run does not provide yields nothing."""
+    reader = api.read(stream, batch_size=BATCH_SIZE)
+    with reader:
+        try:
+            yield from reader.batches()
+        except InputNotProvided:
+            if reader.rows_read:
+                raise
+            log.info("No %s products in this run", stream)
+
+
+def count(api: ContainerApi, stream: str) -> int:
+    """Rows in a stream without reading them; 0 when the run does not provide it."""
+    try:
+        return api.count(stream)
+    except InputNotProvided:
+        return 0

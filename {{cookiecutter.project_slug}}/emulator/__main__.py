@@ -1,0 +1,139 @@
+"""Command line of the emulator.
+
+`python -m emulator [options]` serves; `python -m emulator run <mode>` runs a connector.
+Serving prints the URL and keeps going until Ctrl-C or SIGTERM, then prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from emulator.faults import Fault
+from emulator.runner import MODES, run
+from emulator.server import Emulator
+from emulator.state import format_summary
+
+
+def _fault(spec: str) -> Fault:
+    try:
+        return Fault.parse(spec)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {value!r}")
+    return rate
+
+
+def _add_shared(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fault",
+        action="append",
+        type=_fault,
+        default=[],
+        metavar="KIND:N:ACTION",
+        help="make the N-th request of KIND (write|read|log|channel|any) answer ACTION "
+        "(an HTTP status, drop, malformed, delay=SECONDS); repeatable",
+    )
+    parser.add_argument(
+        "--channel-reject-rate",
+        type=_rate,
+        default=0.0,
+        metavar="F",
+        help="share of product ids (0..1, chosen by a stable hash) the channel stand-in rejects",
+    )
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator",
+        description="Serve a local Productsup Container API. "
+        "`python -m emulator run <mode>` runs the connector against it in one command.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument(
+        "--data", type=Path, default=Path(), metavar="DIR", help="input files: <type>.jsonl|.csv"
+    )
+    parser.add_argument("--out", type=Path, metavar="DIR", help="record files (default DIR/out)")
+    _add_shared(parser)
+    return parser
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator run",
+        description="Start the emulator with the mode's sample data, run `python main.py <mode>` "
+        "against it with options from .env (else .env.example), and report the results.",
+    )
+    parser.add_argument("mode", choices=MODES)
+    parser.add_argument("--data", type=Path, metavar="DIR", help="default: sample_data/<mode>/")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="default: .emulator-out/<mode>/")
+    parser.add_argument(
+        "--env-file", type=Path, metavar="FILE", help="default: .env or .env.example"
+    )
+    _add_shared(parser)
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    emulator = Emulator(
+        args.data,
+        args.out,
+        faults=args.fault,
+        channel_reject_rate=args.channel_reject_rate,
+        host=args.host,
+        port=args.port,
+        echo=sys.stderr,
+    )
+    stop = threading.Event()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    emulator.start()
+    print(f"Container API emulator listening on {emulator.url}", flush=True)
+    print(f"  data: {emulator.data_dir.resolve()}  out: {emulator.out_dir.resolve()}", flush=True)
+    for input_type, error in emulator.state.invalid_inputs.items():
+        print(f"  invalid input file for {input_type} (served as 500): {error}", file=sys.stderr)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    emulator.stop()
+    summary = emulator.summary()
+    print(format_summary(summary), flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        args = _run_parser().parse_args(argv[1:])
+        return run(
+            args.mode,
+            data_dir=args.data,
+            out_dir=args.out,
+            env_file=args.env_file,
+            faults=args.fault,
+            channel_reject_rate=args.channel_reject_rate,
+        )
+    return serve(_serve_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""The one-command local run: `python -m emulator run <mode>`.
+
+Starts the emulator on a free port with the mode's sample data, loads the connector's options from
+`.env` (else `.env.example`), runs `python main.py <mode>` against it, and reports what happened.
+python-dotenv is imported here only (it comes with pydantic-settings), so the server itself stays
+importable with nothing installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from emulator.faults import Fault
+from emulator.server import Emulator
+from emulator.state import format_summary
+
+MODES = ("data-source", "data-service", "export", "export-delta")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+API_URL_VARIABLE = "CONTAINER_API_URL"
+
+
+def sample_data_dir(mode: str, root: Path = PROJECT_ROOT) -> Path | None:
+    """`sample_data/<mode_with_underscores>/`; a data source reads no input, so it has none."""
+    if mode == "data-source":
+        return None
+    return root / "sample_data" / mode.replace("-", "_")
+
+
+def default_out_dir(mode: str, root: Path = PROJECT_ROOT) -> Path:
+    return root / ".emulator-out" / mode
+
+
+def reset_dir(path: Path) -> Path:
+    """Empty the out dir so results never mix with an earlier run's."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def find_env_file(root: Path = PROJECT_ROOT, explicit: Path | None = None) -> Path | None:
+    """The options file: the one given, else `.env`, else `.env.example`, else none."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise FileNotFoundError(f"env file not found: {explicit}")
+        return explicit
+    for name in (".env", ".env.example"):
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+@contextmanager
+def _environment_variable(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = previous
+
+
+def load_options(env_file: Path | None, api_url: str) -> dict[str, str]:
+    """Read the options file with `${VAR}` interpolation, `CONTAINER_API_URL` already set.
+
+    That lets `.env.example` say `CHANNEL_URL=${CONTAINER_API_URL}/channel` and reach the channel
+    stand-in on whatever port the emulator got. Keys without a value are left out.
+    """
+    if env_file is None:
+        return {}
+    from dotenv import dotenv_values  # here: the server must not need it
+
+    with _environment_variable(API_URL_VARIABLE, api_url):
+        values = dotenv_values(env_file, interpolate=True)
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def connector_environment(
+    options: Mapping[str, str], api_url: str, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The connector's environment: ours, then the options, then the emulator URL on top."""
+    return {**(os.environ if base is None else base), **options, API_URL_VARIABLE: api_url}
+
+
+def run(
+    mode: str,
+    *,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    env_file: Path | None = None,
+    faults: Sequence[Fault] = (),
+    channel_reject_rate: float = 0.0,
+    root: Path = PROJECT_ROOT,
+) -> int:
+    """Run the connector once against a fresh emulator; returns the connector's exit code."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    options_file = find_env_file(root, env_file)
+    out = reset_dir(out_dir or default_out_dir(mode, root))
+    with tempfile.TemporaryDirectory(prefix="emulator-empty-") as empty:
+        data = data_dir or sample_data_dir(mode, root) or Path(empty)
+        emulator = Emulator(
+            data, out, faults=faults, channel_reject_rate=channel_reject_rate, echo=sys.stderr
+        )
+        with emulator:
+            options = load_options(options_file, emulator.url)
+            print(f"Emulator at {emulator.url} serving {data}", file=sys.stderr)
+            print(f"Options from {options_file or '(no .env or .env.example)'}", file=sys.stderr)
+            print(f"Running: python main.py {mode}", file=sys.stderr, flush=True)
+            try:
+                code = subprocess.run(  # noqa: S603 - our own interpreter on our own main.py
+                    [sys.executable, "main.py", mode],
+                    cwd=root,
+                    env=connector_environment(options, emulator.url),
+                    check=False,
+                ).returncode
+            except KeyboardInterrupt:
+                code = 130
+        summary = emulator.summary()
+    print(format_summary(summary))
+    for name in ("output.jsonl", "feedback.jsonl", "logs.jsonl", "channel.jsonl"):
+        path = out / name
+        if name != "channel.jsonl" or path.stat().st_size:
+            print(f"  {name:<15}{path}")
+    print(f"Connector exit code: {code}")
+    return code

@@ -1,0 +1,313 @@
+"""HTTP plumbing and lifecycle: a fast stdlib server around the routes, plus the `Emulator` API.
+
+Performance matters because benchmarks run against this server: HTTP/1.1 keep-alive, TCP_NODELAY on
+every accepted socket, and each response (headers and body) goes out in one `sendall`, so there are
+no Nagle/delayed-ACK stalls between a header write and a body write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+from urllib.parse import parse_qs, urlsplit
+
+from emulator import routes
+from emulator.faults import Fault, FaultPlan
+from emulator.routes import Request, Response, json_response
+from emulator.state import RunState
+
+try:
+    from emulator import channel
+except ImportError:  # the template strips the channel stand-in when no export mode is chosen
+    channel = None  # type: ignore[assignment]
+
+MALFORMED_BODY = b"<html><body>502 Bad Gateway (injected malformed response)</body></html>"
+
+
+class _Server(ThreadingHTTPServer):
+    """Threaded server that tracks its connections so `stop()` can end kept-alive ones too."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        self.emulator = emulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that can take seconds.
+        self.socket.bind(self.server_address)
+        self.server_address = self.socket.getsockname()
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = self.socket.accept()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._connections_lock:
+            self._connections.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Turns HTTP requests into `routes` calls, applying injected faults on the way."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the per-request access log: it would cost more than the request itself."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Stdlib errors (bad request line, unknown method) answered as JSON like the rest."""
+        self.close_connection = True
+        self._send(json_response(code, {"message": message or HTTPStatus(code).phrase}))
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        emulator = self.server.emulator
+        state = emulator.state
+        state.count_request()
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.send_error(400, "Unreadable request body.")
+            return
+        url = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=url.path,
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        match: routes.Match | None = None
+        if url.path == "/channel" or url.path.startswith("/channel/"):
+            kind, contract = "channel", False
+        elif url.path.startswith("/_emulator/"):
+            kind, contract = None, False
+        else:
+            match = routes.resolve(self.command, url.path)
+            kind, contract = (match.kind if match else None), True
+
+        for fault in emulator.faults.next_request(kind, contract):
+            if fault.delay is not None:
+                time.sleep(fault.delay)
+            elif fault.action == "drop":
+                self.close_connection = True  # no response at all: the client sees a dead socket
+                return
+            elif fault.action == "malformed":
+                self._send(Response(200, MALFORMED_BODY))
+                return
+            elif fault.status is not None:
+                self._send(json_response(fault.status, {"message": "Injected fault"}))
+                return
+
+        try:
+            if kind == "channel":
+                response = emulator.handle_channel(request)
+            elif not contract:
+                response = emulator.handle_private(request)
+            elif match is None:
+                response = json_response(
+                    404, {"message": f'No route found for "{self.command} {url.path}"'}
+                )
+            elif match.handler is None:
+                response = json_response(405, {"message": "Method Not Allowed"})
+                response = Response(405, response.body, {"Allow": ", ".join(match.allowed)})
+            else:
+                response = routes.handle(state, request, match)
+        except Exception as error:  # a bug must surface as a 500, not a hang
+            traceback.print_exc(file=sys.stderr)
+            response = json_response(500, {"message": f"Emulator error: {error}"})
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        """Status line, headers and body in one write (see module docstring)."""
+        body = response.body or b""
+        phrase = HTTPStatus(response.status).phrase if response.status in _STATUSES else "Status"
+        head = [f"HTTP/1.1 {response.status} {phrase}"]
+        if response.body is not None:
+            head.append("Content-Type: application/json")
+        head.append(f"Content-Length: {len(body)}")
+        head.extend(f"{name}: {value}" for name, value in response.headers.items())
+        if self.close_connection:
+            head.append("Connection: close")
+        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        if self.command != "HEAD":
+            payload += body
+        try:
+            self.wfile.write(payload)
+        except OSError:
+            self.close_connection = True
+
+
+_STATUSES = {status.value for status in HTTPStatus}
+
+
+class Emulator:
+    """A local Container API for one run: start it, point a connector at `url`, inspect the results.
+
+    Input files are read once at `start()`; output, feedback, logs and channel calls are appended to
+    files in `out_dir` (default `data_dir/out`), which start empty like a fresh platform run.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        out_dir: Path | None = None,
+        *,
+        faults: Sequence[Fault] = (),
+        channel_reject_rate: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        echo: TextIO | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.out_dir = Path(out_dir) if out_dir is not None else self.data_dir / "out"
+        self.channel_reject_rate = channel_reject_rate
+        self.host = host
+        self.port = port
+        self._fault_list = tuple(faults)
+        self._echo = echo
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._state: RunState | None = None
+        self.faults = FaultPlan(self._fault_list)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Load inputs, bind the port (0 = any free one) and serve in a background thread."""
+        if self._server is not None:
+            raise RuntimeError("emulator already started")
+        self._state = RunState(self.data_dir, self.out_dir, echo=self._echo)
+        self.faults = FaultPlan(self._fault_list)
+        self._server = _Server((self.host, self.port), self)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"emulator:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, drop open keep-alive connections, and flush every output file."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = None
+        self.state.close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- inspection ----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> RunState:
+        if self._state is None:
+            raise RuntimeError("emulator not started")
+        return self._state
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def output_rows(self, type: str = "output") -> list[dict[str, Any]]:
+        """Rows written to `output` or `feedback` so far (flattened, string values)."""
+        return self.state.read_records(f"{type}.jsonl")
+
+    def logs(self) -> list[dict[str, Any]]:
+        """Log lines so far: `{"level", "message", "context"}`."""
+        return self.state.read_records("logs.jsonl")
+
+    def channel_calls(self) -> list[dict[str, Any]]:
+        """Calls to the channel stand-in so far: endpoint, status, counts and ids."""
+        return self.state.read_records("channel.jsonl")
+
+    def summary(self) -> dict[str, Any]:
+        """Rows served and written, logs per level, channel calls, faults fired."""
+        summary = self.state.summary()
+        summary["url"] = self.url
+        summary["faults_fired"] = [str(fault) for fault in self.faults.fired]
+        return summary
+
+    # -- non-contract routes -------------------------------------------------------------------
+
+    def handle_private(self, request: Request) -> Response:
+        """`/_emulator/status`: the summary as JSON (not part of the contract)."""
+        if request.path == "/_emulator/status" and request.method in ("GET", "HEAD"):
+            return json_response(200, self.summary())
+        return json_response(404, {"message": f'No route found for "{request.path}"'})
+
+    def handle_channel(self, request: Request) -> Response:
+        if channel is None:
+            return json_response(
+                404, {"message": "The channel stand-in is not part of this project."}
+            )
+        result = channel.handle(
+            request.method,
+            request.path.removeprefix("/channel"),
+            request.headers,
+            request.body,
+            self.channel_reject_rate,
+        )
+        self.state.record_channel_call(result.record)
+        return json_response(result.status, result.payload)
