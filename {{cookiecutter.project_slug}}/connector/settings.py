@@ -8,9 +8,9 @@ To add an option: add a field here, then enter it in the portal (see docs/dev-po
 {%- set ns = namespace(literal=false, multi=false, secret=false) %}
 {%- for mode in ["data_source", "data_service", "export", "export_delta"] if cookiecutter["mode_" ~ mode] %}
 {%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec is not none %}
-{%- if spec.type in ["select", "select_multiple"] %}{% set ns.literal = true %}{% endif %}
-{%- if spec.type == "select_multiple" %}{% set ns.multi = true %}{% endif %}
-{%- if spec.type == "password" %}{% set ns.secret = true %}{% endif %}
+{%- if spec.get("type") in ["select", "select_multiple"] %}{% set ns.literal = true %}{% endif %}
+{%- if spec.get("type") == "select_multiple" %}{% set ns.multi = true %}{% endif %}
+{%- if spec.get("type") == "password" %}{% set ns.secret = true %}{% endif %}
 {%- endfor %}
 {%- endfor %}
 
@@ -52,10 +52,10 @@ class {{ title }}Settings(ConnectorSettings):
 
     execution_mode: ClassVar[ExecutionMode] = EXECUTION_MODE
 {%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec is not none %}
-{%- set field_type = spec.type | default("input") %}
-{%- set required = spec.required | default(false) %}
-{%- set default = spec.default | default("") | string %}
-{%- set choices = spec.choices | default([]) %}
+{%- set field_type = spec.get("type", "input") %}
+{%- set required = spec.get("required", false) %}
+{%- set default = spec.get("default", "") | string %}
+{%- set choices = spec.get("choices") or [] %}
 {%- set literal = "Literal[" ~ (choices | map("tojson") | join(", ")) ~ "]" %}
 {%- if field_type == "checkbox" %}{% set python_type = "bool" %}
 {%- elif field_type == "password" %}{% set python_type = "SecretStr" %}
@@ -72,8 +72,8 @@ class {{ title }}Settings(ConnectorSettings):
 {%- if default %}
         default={{ default | tojson }},
 {%- endif %}
-{%- if spec.description %}
-        description={{ spec.description | string | tojson }},
+{%- if spec.get("description") %}
+        description={{ spec.get("description") | string | tojson }},
 {%- endif %}
 {%- if choices %}
         choices=[{{ choices | map("tojson") | join(", ") }}],

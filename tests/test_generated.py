@@ -1,0 +1,74 @@
+"""A generated project passes its own gates the minute it is generated.
+
+ruff and mypy run on every combination; the generated test suites, the heavy part,
+run on a set of bakes that still gives every mode and both execution modes a full
+run (the trees of both tools are byte-identical, tests/test_trees.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.bake import EXECUTION_MODES, MODES, all_combinations, combo_id
+from tests.conftest import Baker
+
+BIN = Path(sys.executable).parent
+COMBINATIONS = [
+    pytest.param(modes, execution_mode, id=combo_id(modes, execution_mode))
+    for modes in all_combinations()
+    for execution_mode in EXECUTION_MODES
+]
+FULL_RUNS = [
+    pytest.param("cookiecutter", (mode,), "environment_variables", id=f"{mode}-env")
+    for mode in MODES
+] + [
+    pytest.param("copier", MODES, "environment_variables", id="all-modes-env"),
+    pytest.param("cookiecutter", MODES, "command_line_arguments", id="all-modes-cli"),
+]
+
+
+def run(command: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+
+
+@pytest.mark.parametrize(("modes", "execution_mode"), COMBINATIONS)
+def test_generated_project_is_ruff_clean_and_formatted(
+    bake: Baker, modes: tuple[str, ...], execution_mode: str
+) -> None:
+    project = bake("cookiecutter", modes, execution_mode)
+    lint = run([str(BIN / "ruff"), "check", "--no-cache", "."], project)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    formatted = run([str(BIN / "ruff"), "format", "--check", "--no-cache", "."], project)
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+
+
+@pytest.mark.parametrize(("modes", "execution_mode"), COMBINATIONS)
+def test_generated_project_is_mypy_strict_clean(
+    bake: Baker,
+    tmp_path_factory: pytest.TempPathFactory,
+    modes: tuple[str, ...],
+    execution_mode: str,
+) -> None:
+    project = bake("cookiecutter", modes, execution_mode)
+    cache = tmp_path_factory.getbasetemp() / "mypy-cache"  # shared: the trees overlap
+    typed = run([sys.executable, "-m", "mypy", "--cache-dir", str(cache)], project)
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("tool", "modes", "execution_mode"), FULL_RUNS)
+def test_generated_test_suite_passes(
+    bake: Baker, tool: str, modes: tuple[str, ...], execution_mode: str
+) -> None:
+    project = bake(tool, modes, execution_mode)
+    suite = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    assert suite.returncode == 0, suite.stdout[-5000:] + suite.stderr[-2000:]
+    assert " passed" in suite.stdout

@@ -1,0 +1,87 @@
+"""cookiecutter.json and copier.yml ask the same questions with the same defaults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hooks import post_gen_project as strip
+from tests.bake import TEMPLATE, defaults
+
+COOKIECUTTER = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+COPIER = yaml.safe_load((TEMPLATE / "copier.yml").read_text(encoding="utf-8"))
+QUESTIONS = [key for key in COOKIECUTTER if not key.startswith("_")]
+# project_slug is derived from project_name in both; its default is a template.
+PLAIN_DEFAULTS = [key for key in QUESTIONS if key != "project_slug"]
+
+
+def test_both_tools_ask_the_same_questions_in_the_same_order() -> None:
+    copier_questions = [key for key in COPIER if not key.startswith("_") and key != "cookiecutter"]
+    assert copier_questions == QUESTIONS
+
+
+@pytest.mark.parametrize("question", PLAIN_DEFAULTS)
+def test_both_tools_offer_the_same_default(question: str) -> None:
+    cookiecutter_default = COOKIECUTTER[question]
+    if isinstance(cookiecutter_default, list):  # a choice: the first item is the default
+        assert COPIER[question]["choices"] == cookiecutter_default
+        cookiecutter_default = cookiecutter_default[0]
+    assert COPIER[question]["default"] == cookiecutter_default
+
+
+def test_the_copier_namespace_passes_every_question_to_the_project() -> None:
+    namespace = COPIER["cookiecutter"]["default"]
+    for question in QUESTIONS:
+        assert f"{question}={question}" in namespace
+    assert "__answers=" in namespace
+
+
+def test_the_answers_file_name_is_empty_for_cookiecutter() -> None:
+    # An empty file name makes cookiecutter skip the copier answers file.
+    assert COOKIECUTTER["__answers"] == ""
+    assert (TEMPLATE / "{{cookiecutter.project_slug}}" / "{{cookiecutter.__answers}}").is_file()
+
+
+def test_copier_excludes_by_the_same_naming_rule_as_the_hook() -> None:
+    exclude = "\n".join(COPIER["_exclude"])
+    for pattern in ("{{ mode }}", "{{ mode }}.*", "test_{{ mode }}.*", "channel", "channel.*"):
+        assert pattern in exclude
+
+
+@pytest.mark.parametrize(
+    ("name", "owner", "owned"),
+    [
+        ("export.py", "export", True),
+        ("test_export.py", "export", True),
+        ("export", "export", True),
+        ("export_delta.py", "export", False),
+        ("test_export_delta.py", "export", False),
+        ("export_delta", "export_delta", True),
+        ("data_source.jsonl", "data_source", True),
+        ("exporter.py", "export", False),
+        ("channel.py", "channel", True),
+    ],
+)
+def test_naming_rule_decides_which_mode_owns_a_file(name: str, owner: str, owned: bool) -> None:
+    assert strip.owned_by(Path("any") / name, owner) is owned
+
+
+def test_stripping_removes_only_unchosen_modes(tmp_path: Path) -> None:
+    for name in ("modes/export.py", "modes/export_delta.py", "tests/test_export.py", "channel.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    (tmp_path / "sample_data" / "export").mkdir(parents=True)
+    answers = {**defaults(), "mode_data_source": False, "mode_export_delta": True}
+
+    strip.remove_files_of(tmp_path, strip.unused_owners(answers))
+
+    remaining = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert remaining == ["channel.py", "modes", "modes/export_delta.py", "sample_data", "tests"]
+
+
+def test_channel_files_go_when_neither_export_mode_is_chosen() -> None:
+    assert "channel" in strip.unused_owners(defaults())
+    assert "channel" not in strip.unused_owners({**defaults(), "mode_export": True})
