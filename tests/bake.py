@@ -73,7 +73,9 @@ def bake_cookiecutter(answers: Mapping[str, Any], out_dir: Path, template: Path 
 
 def working_copy(dest: Path) -> Path:
     """The template's working tree without git, so copier renders uncommitted work too."""
-    ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".*_cache", "*.pyc")
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", ".*_cache", "*.pyc", ".emulator-out", "benchmarks"
+    )
     shutil.copytree(TEMPLATE, dest, ignore=ignore)
     return dest
 
@@ -135,8 +137,10 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="bake-"))
     if out.exists() and any(out.iterdir()):
         shutil.rmtree(out)
+    # A snapshot without caches: tools run in the template folder leave binary files.
+    template = working_copy(Path(tempfile.mkdtemp(prefix="template-")) / "template")
     bake = bake_cookiecutter if args.tool == "cookiecutter" else bake_copier
-    print(bake(answers, out))
+    print(bake(answers, out, template=template))
 
 
 if __name__ == "__main__":

@@ -227,9 +227,9 @@ def write_output(state: RunState, request: Request, output_type: str) -> Respons
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list) or not data or not all(isinstance(r, dict) for r in data):
         return validation_failed({"data": NOT_AN_ARRAY})
-    meta = body.get("meta") if isinstance(body, dict) else None
     separator = DEFAULT_SEPARATOR
-    if meta is not None:
+    if isinstance(body, dict) and "meta" in body:
+        meta = body["meta"]
         if not isinstance(meta, dict) or not isinstance(meta.get("separator", ""), str):
             return validation_failed({"meta": "This value should be of type string."})
         separator = meta.get("separator", DEFAULT_SEPARATOR)
@@ -460,19 +460,19 @@ class Match:
 
 
 def resolve(method: str, raw_path: str) -> Match | None:
-    """Find the handler for `method raw_path`; None when no route has this path (404)."""
-    allowed: list[str] = []
+    """Find the handler for `method raw_path`; None when no route has this path (404).
+
+    The first route whose pattern matches owns the path (literal paths such as /processes/log come
+    before /processes/{uuid}), so a wrong method there is a 405 naming that route's methods.
+    """
     for route in ROUTES:
         found = route.pattern.fullmatch(raw_path)
         if found is None:
             continue
         handler = route.methods.get(method)
-        if handler is not None:
-            args = tuple(unquote(group) for group in found.groups())
-            return Match(handler, args, route.kind, ())
-        allowed.extend(m for m in route.methods if m not in allowed)
-    if allowed:
-        return Match(None, (), None, tuple(allowed))
+        if handler is None:
+            return Match(None, (), None, tuple(route.methods))
+        return Match(handler, tuple(unquote(group) for group in found.groups()), route.kind, ())
     return None
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,14 @@ DEFAULT_SEPARATOR = "-"
 HIDDEN_PREFIX = "__"
 
 
+# One encoder reused for every call: json.dumps with non-default options builds a new encoder each
+# time, which costs more than encoding a typical row.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode(value: Any) -> str:
     """Compact UTF-8-friendly JSON, the one encoding used on the wire and in output files."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def as_string(value: Any) -> str:
@@ -87,30 +92,36 @@ class InvalidInputFileError(ValueError):
     """An input file that cannot be parsed; the emulator answers 500 "Invalid file." for it."""
 
 
-@dataclass(frozen=True)
 class InputFile:
-    """One input stream, parsed once: every row pre-encoded with and without hidden columns."""
+    """One input stream, parsed once; rows are pre-encoded so a batch is a string join.
 
-    path: Path
-    all_columns: tuple[str, ...]
-    visible_columns: tuple[str, ...]
+    The variant with hidden columns is encoded on first use only: most connectors never ask for it.
+    """
+
+    def __init__(self, path: Path, rows: list[Row]) -> None:
+        self.path = path
+        self._rows = rows
+        self._visible = tuple(encode(visible(row)) for row in rows)
+        self._all: tuple[str, ...] | None = None
+        self._lock = threading.Lock()
 
     @property
     def count(self) -> int:
-        return len(self.all_columns)
+        return len(self._visible)
 
     def encoded(self, show_hidden: bool) -> tuple[str, ...]:
-        return self.all_columns if show_hidden else self.visible_columns
+        if not show_hidden:
+            return self._visible
+        with self._lock:
+            if self._all is None:
+                self._all = tuple(encode(row) for row in self._rows)
+            return self._all
 
 
 def load_input(path: Path) -> InputFile:
     """Parse a `.jsonl` (one object per line) or `.csv` (header row) file into memory."""
     rows = list(_read_jsonl(path) if path.suffix == ".jsonl" else _read_csv(path))
-    return InputFile(
-        path=path,
-        all_columns=tuple(encode(row) for row in rows),
-        visible_columns=tuple(encode(visible(row)) for row in rows),
-    )
+    return InputFile(path, rows)
 
 
 def find_input(data_dir: Path, input_type: str) -> Path | None:
@@ -127,17 +138,26 @@ def find_input(data_dir: Path, input_type: str) -> Path | None:
 
 
 def _read_jsonl(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InvalidInputFileError(f"{path}:{number}: {error}") from error
-            if not isinstance(row, dict):
-                raise InvalidInputFileError(f"{path}:{number}: a row must be a JSON object")
-            yield flatten(row)
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        # One C-level parse of the whole file is much faster than a json.loads per line.
+        parsed = json.loads("[" + ",".join(lines) + "]")
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, list) or len(parsed) != len(lines):
+        # Either the file is broken or a line held more than one value: find the line to blame.
+        parsed = [_parse_line(path, number, line) for number, line in enumerate(lines, start=1)]
+    for number, row in enumerate(parsed, start=1):
+        if not isinstance(row, dict):
+            raise InvalidInputFileError(f"{path}: row {number} is not a JSON object")
+        yield flatten(row)
+
+
+def _parse_line(path: Path, number: int, line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        raise InvalidInputFileError(f"{path}: row {number}: {error}") from error
 
 
 def _read_csv(path: Path) -> Iterator[Row]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ PRODUCTS = [
     {"id": "3", "title": "日本製 包丁", "___internal_note": "margin"},
 ]
 Connect = Callable[[Emulator], httpx.Client]
+# One TLS context for every client: httpx builds a new one per client otherwise (~0.25 s each).
+TLS = ssl.create_default_context()
 VALIDATION_FAILED_DATA = {
     "message": "Validation failed",
     "errors": {"data": "This value should be an array of items."},
@@ -36,7 +39,7 @@ def connect() -> Iterator[Connect]:
     clients: list[httpx.Client] = []
 
     def make(emu: Emulator) -> httpx.Client:
-        clients.append(httpx.Client(base_url=emu.url, timeout=5))
+        clients.append(httpx.Client(base_url=emu.url, timeout=5, verify=TLS))
         return clients[-1]
 
     yield make

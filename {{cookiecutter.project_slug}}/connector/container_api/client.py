@@ -1,6 +1,7 @@
 """HTTP client for the Productsup CDE Container API (one instance per run).
 
-Contract: /work/shared/container-api/CONTRACT.md (paths, bodies and statuses cited as "§n").
+"§n" marks cite the sections of the Container API contract this client was written against
+(reconstructed from Productsup's public clients and docs; the real service may differ by version).
 
 Retry and idempotency decision
 ------------------------------
