@@ -170,7 +170,7 @@ class ExportReport:
     """Counts channel results, writes feedback rows and decides whether the export failed.
 
     Feedback rows are `{"id", "status": "success" | "error", "message"}`; the platform imports
-    them as an extra data source on the next run, joined on `id`. Rows for rejected products
+    them as an extra feed on the next run, joined on `id`. Rows for rejected products
     are written when `feedback_file` is on, for accepted ones when `successes` is on too.
     Use as a context manager: feedback is flushed even when the channel fails part-way, so the
     products that were delivered are still reported.

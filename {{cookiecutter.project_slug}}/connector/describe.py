@@ -8,20 +8,12 @@ docs/dev-portal.md holds the same tables; tests/test_describe.py fails when the 
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable, Sequence
-from types import ModuleType
 
-from connector import settings as settings_module
+from connector import settings
 from connector.options import ConnectorSettings, Option
 
-# (command name, settings class in connector/settings.py, Dev-portal connector type)
-MODES = (
-    ("data-source", "DataSourceSettings", "Data source"),
-    ("data-service", "DataServiceSettings", "Data service"),
-    ("export", "ExportSettings", "Export"),
-    ("export-delta", "ExportDeltaSettings", "Export delta"),
-)
 EXECUTION_MODES = {
     "environment_variables": "Environment variables",
     "command_line_arguments": "Command line arguments",
@@ -29,10 +21,22 @@ EXECUTION_MODES = {
 COMMAND = "python"
 HEALTH_CHECK = "--health-check"
 VERSION_CONTROL = "this repository (Dockerfile at its root)"
+{%- if cookiecutter.mode_export or cookiecutter.mode_export_delta %}
 # The sample handlers send every column; the channel keys products on `id` and needs a `title`.
 CHANNEL_TEMPLATE_COLUMNS = ("id", "title")
-OPTION_HEADER = ("Command option", "Field type", "Required", "Default", "Description", "Field config")
+{%- endif %}
+OPTION_HEADER = (
+    "Command option",
+    "Field type",
+    "Required",
+    "Default",
+    "Description",
+    "Field config",
+)
 SETTING_HEADER = ("Setting", "Value")
+
+ChosenMode = tuple[str, type[ConnectorSettings], str]
+Rows = list[tuple[str, str]]
 
 
 def cell(value: object) -> str:
@@ -45,6 +49,10 @@ def code(value: str) -> str:
     return f"`{value}`" if value else ""
 
 
+def yes_no(flag: object) -> str:
+    return "yes" if flag else "no"
+
+
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
@@ -55,39 +63,76 @@ def option_row(declared: Option) -> tuple[str, ...]:
     return (
         code(declared.name),
         declared.field_type,
-        "yes" if declared.required else "no",
+        yes_no(declared.required),
         declared.default,
         declared.description,
         code(declared.field_config),
     )
 
 
-def chosen_modes(module: ModuleType = settings_module) -> list[tuple[str, type[ConnectorSettings], str]]:
-    """The modes whose settings class exists in connector/settings.py, in platform order."""
-    found = []
-    for command, class_name, connector_type in MODES:
-        settings_class = getattr(module, class_name, None)
-        if isinstance(settings_class, type) and issubclass(settings_class, ConnectorSettings):
-            found.append((command, settings_class, connector_type))
+def command_name(settings_class: type[ConnectorSettings]) -> str:
+    """`SomeModeSettings` runs as `python main.py some-mode`."""
+    words = re.findall(r"[A-Z][a-z0-9]*", settings_class.__name__.removesuffix("Settings"))
+    return "-".join(word.lower() for word in words)
+
+
+def chosen_modes() -> list[ChosenMode]:
+    """Every mode's settings class in connector/settings.py, in declaration order."""
+    found: list[ChosenMode] = []
+    for value in vars(settings).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, ConnectorSettings)
+            and value is not ConnectorSettings
+        ):
+            command = command_name(value)
+            found.append((command, value, command.replace("-", " ").capitalize()))
     return found
 
 
-def yes_no(flag: object) -> str:
-    return "yes" if flag else "no"
+def mode_tables(command: str) -> list[tuple[str, Rows]]:
+    """The configuration a mode type has in the Dev portal besides its options."""
+    tables: list[tuple[str, Rows]] = []
+{%- if cookiecutter.mode_data_service %}
+    if command == "data-service":
+        rows = [
+            ("Service type", settings.DATA_SERVICE_TYPE),
+            ("Stage", settings.DATA_SERVICE_STAGE),
+            ("Column prefix", code(settings.COLUMN_PREFIX)),
+            ("Max usage", str(settings.MAX_USAGE)),
+        ]
+        tables.append(("Data service configuration", rows))
+{%- endif %}
+{%- if cookiecutter.mode_export or cookiecutter.mode_export_delta %}
+    if command.startswith("export"):
+        delta = command.endswith("-delta")
+        columns = list(CHANNEL_TEMPLATE_COLUMNS)
+{%- if cookiecutter.mode_export_delta %}
+        if delta and settings.DELTA_KEY not in columns:
+            columns.append(settings.DELTA_KEY)
+{%- endif %}
+        rows = [
+            ("Channel template columns", ", ".join(code(column) for column in columns)),
+            ("Feedback file", "enabled" if settings.FEEDBACK_FILE else "disabled"),
+            ("Feedback rows for accepted products", yes_no(settings.FEEDBACK_SUCCESSES)),
+            ("Delta channel", yes_no(delta)),
+        ]
+{%- if cookiecutter.mode_export_delta %}
+        if delta:
+            rows.append(("Delta key", code(settings.DELTA_KEY)))
+{%- endif %}
+        tables.append(("Export configuration", rows))
+{%- endif %}
+    return tables
 
 
-def mode_section(
-    command: str,
-    settings_class: type[ConnectorSettings],
-    connector_type: str,
-    module: ModuleType = settings_module,
-) -> list[str]:
+def mode_section(command: str, settings_class: type[ConnectorSettings], kind: str) -> list[str]:
     execution_mode = settings_class.execution_mode
     lines = [f"## Mode `{command}`", ""]
     lines += table(
         SETTING_HEADER,
         [
-            ("Connector type", connector_type),
+            ("Connector type", kind),
             ("Execution mode", EXECUTION_MODES.get(execution_mode, execution_mode)),
             ("Version control", VERSION_CONTROL),
             ("Command", code(COMMAND)),
@@ -101,43 +146,19 @@ def mode_section(
         lines += table(OPTION_HEADER, [option_row(declared) for declared in options])
     else:
         lines.append("None declared.")
-    if command == "data-service":
-        lines += ["", "### Data service configuration", ""]
-        lines += table(
-            SETTING_HEADER,
-            [
-                ("Service type", str(getattr(module, "DATA_SERVICE_TYPE", ""))),
-                ("Stage", str(getattr(module, "DATA_SERVICE_STAGE", ""))),
-                ("Column prefix", code(str(getattr(module, "COLUMN_PREFIX", "")))),
-                ("Max usage", str(getattr(module, "MAX_USAGE", ""))),
-            ],
-        )
-    if command in ("export", "export-delta"):
-        delta = command == "export-delta"
-        delta_key = str(getattr(module, "DELTA_KEY", "")) if delta else ""
-        columns = list(CHANNEL_TEMPLATE_COLUMNS)
-        if delta_key and delta_key not in columns:
-            columns.append(delta_key)
-        rows = [
-            ("Channel template columns", ", ".join(code(column) for column in columns)),
-            ("Feedback file", "enabled" if getattr(module, "FEEDBACK_FILE", False) else "disabled"),
-            ("Feedback rows for accepted products", yes_no(getattr(module, "FEEDBACK_SUCCESSES", False))),
-            ("Delta channel", yes_no(delta)),
-        ]
-        if delta:
-            rows.append(("Delta key", code(delta_key)))
-        lines += ["", "### Export configuration", ""]
-        lines += table(SETTING_HEADER, rows)
+    for title, rows in mode_tables(command):
+        lines += ["", f"### {title}", "", *table(SETTING_HEADER, rows)]
     return lines
 
 
-def render(module: ModuleType = settings_module) -> str:
+def render() -> str:
     """The Dev-portal settings of every mode this connector ships, as Markdown."""
     lines = [
         "# Dev portal settings",
         "",
-        "One Dev-portal connector per mode; enter these values (docs/dev-portal.md walks through it).",
+        "Create one Dev-portal connector per mode with these values;",
+        "docs/dev-portal.md walks through the steps.",
     ]
-    for command, settings_class, connector_type in chosen_modes(module):
-        lines += ["", *mode_section(command, settings_class, connector_type, module)]
+    for command, settings_class, kind in chosen_modes():
+        lines += ["", *mode_section(command, settings_class, kind)]
     return "\n".join(lines)

@@ -21,16 +21,14 @@ from emulator.faults import Fault
 from emulator.server import Emulator
 from emulator.state import format_summary
 
-MODES = ("data-source", "data-service", "export", "export-delta")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 API_URL_VARIABLE = "CONTAINER_API_URL"
 
 
 def sample_data_dir(mode: str, root: Path = PROJECT_ROOT) -> Path | None:
-    """`sample_data/<mode_with_underscores>/`; a data source reads no input, so it has none."""
-    if mode == "data-source":
-        return None
-    return root / "sample_data" / mode.replace("-", "_")
+    """`sample_data/<mode_with_underscores>/`, or None for a mode that reads no input."""
+    folder = root / "sample_data" / mode.replace("-", "_")
+    return folder if folder.is_dir() else None
 
 
 def default_out_dir(mode: str, root: Path = PROJECT_ROOT) -> Path:
@@ -84,6 +82,18 @@ def load_options(env_file: Path | None, api_url: str) -> dict[str, str]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def takes_arguments() -> bool:
+    """Whether this connector reads options as `--NAME value` (its portal execution mode)."""
+    from connector.settings import EXECUTION_MODE  # the connector's own declaration
+
+    return EXECUTION_MODE == "command_line_arguments"
+
+
+def connector_arguments(options: Mapping[str, str]) -> list[str]:
+    """Options as the portal passes them in command-line execution mode."""
+    return [f"--{name}={value}" for name, value in options.items()]
+
+
 def connector_environment(
     options: Mapping[str, str], api_url: str, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -102,8 +112,6 @@ def run(
     root: Path = PROJECT_ROOT,
 ) -> int:
     """Run the connector once against a fresh emulator; returns the connector's exit code."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     options_file = find_env_file(root, env_file)
     out = reset_dir(out_dir or default_out_dir(mode, root))
     with tempfile.TemporaryDirectory(prefix="emulator-empty-") as empty:
@@ -115,12 +123,15 @@ def run(
             options = load_options(options_file, emulator.url)
             print(f"Emulator at {emulator.url} serving {data}", file=sys.stderr)
             print(f"Options from {options_file or '(no .env or .env.example)'}", file=sys.stderr)
+            # Pass options the way the portal will: as arguments or as environment variables.
+            arguments = connector_arguments(options) if takes_arguments() else []
+            environment = options if not arguments else {}
             print(f"Running: python main.py {mode}", file=sys.stderr, flush=True)
             try:
                 code = subprocess.run(  # noqa: S603 - our own interpreter on our own main.py
-                    [sys.executable, "main.py", mode],
+                    [sys.executable, "main.py", mode, *arguments],
                     cwd=root,
-                    env=connector_environment(options, emulator.url),
+                    env=connector_environment(environment, emulator.url),
                     check=False,
                 ).returncode
             except KeyboardInterrupt:

@@ -8,6 +8,7 @@ no Nagle/delayed-ACK stalls between a header write and a body write.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import socket
 import sys
 import threading
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,10 +28,16 @@ from emulator.routes import Request, Response, json_response
 from emulator.rows import encode
 from emulator.state import RunState
 
-try:
-    from emulator import channel
-except ImportError:  # the template strips the channel stand-in when no export mode is chosen
-    channel = None  # type: ignore[assignment]
+
+def _channel_stand_in() -> ModuleType | None:
+    """The channel stand-in ships only with export connectors (the template strips it otherwise)."""
+    try:
+        return importlib.import_module("emulator.channel")
+    except ModuleNotFoundError:
+        return None
+
+
+channel = _channel_stand_in()
 
 MALFORMED_BODY = b"<html><body>502 Bad Gateway (injected malformed response)</body></html>"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,11 +15,12 @@ from emulator import Emulator, Fault
 from emulator.channel import rejected_by_rate
 
 Connect = Callable[[Emulator], httpx.Client]
-EXPORT_SAMPLES = sorted(
-    folder
-    for folder in (PROJECT_ROOT / "sample_data").glob("export*")
-    if folder.name in ("export", "export_delta")
-)
+# One TLS context for every client: httpx builds a new one per client otherwise (~0.25 s each).
+TLS = ssl.create_default_context()
+EXPORT_SAMPLES = [
+    PROJECT_ROOT / "sample_data" / name
+    for name in [{% if cookiecutter.mode_export %}"export"{% if cookiecutter.mode_export_delta %}, {% endif %}{% endif %}{% if cookiecutter.mode_export_delta %}"export_delta"{% endif %}]
+]
 
 
 @pytest.fixture
@@ -27,7 +29,7 @@ def connect() -> Iterator[Connect]:
     clients: list[httpx.Client] = []
 
     def make(emu: Emulator) -> httpx.Client:
-        clients.append(httpx.Client(base_url=f"{emu.url}/channel", timeout=5))
+        clients.append(httpx.Client(base_url=f"{emu.url}/channel", timeout=5, verify=TLS))
         return clients[-1]
 
     yield make
@@ -171,3 +173,170 @@ def test_export_samples_hold_two_products_the_channel_rejects(folder: Path) -> N
         for line in (folder / name).read_text(encoding="utf-8").splitlines()
     ]
     assert sum(1 for p in products if not p["title"]) == 2
+
+
+# -- The export destination client (connector/channel.py), against httpx.MockTransport ---------
+
+from connector.channel import (  # noqa: E402 - this section tests the connector's side
+    MAX_REJECTED_SHARE,
+    Channel,
+    ChannelError,
+    ExportReport,
+    Result,
+)
+from connector.container_api import ContainerApi  # noqa: E402
+from connector.errors import RunFailed  # noqa: E402
+
+Reply = Callable[[httpx.Request], httpx.Response]
+
+
+def channel_client(*replies: Reply, token: str = "") -> tuple[Channel, list[httpx.Request]]:
+    """A Channel whose requests get `replies` in turn (the last one repeats); no network."""
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return replies[min(len(seen), len(replies)) - 1](request)
+
+    client = Channel(
+        "https://channel.test/api", token, backoff=0, transport=httpx.MockTransport(handle)
+    )
+    return client, seen
+
+
+def results(*items: dict[str, object]) -> Reply:
+    return lambda request: httpx.Response(200, json={"results": list(items)})
+
+
+def status(code: int, body: object = None) -> Reply:
+    return lambda request: httpx.Response(code, json=body if body is not None else {})
+
+
+def test_channel_upsert_gives_one_result_per_product_in_order() -> None:
+    client, seen = channel_client(
+        results({"id": "2", "status": "error", "message": "bad price"}, {"id": "1", "status": "ok"})
+    )
+    assert client.upsert([{"id": "1"}, {"id": "2"}]) == [
+        Result("1", ok=True),
+        Result("2", ok=False, message="bad price"),
+    ]
+    assert seen[0].url == "https://channel.test/api/products"
+    assert json.loads(seen[0].content) == {"products": [{"id": "1"}, {"id": "2"}]}
+
+
+def test_channel_delete_posts_the_ids() -> None:
+    client, seen = channel_client(results({"id": "9", "status": "ok"}))
+    assert client.delete(["9"]) == [Result("9", ok=True)]
+    assert seen[0].url.path == "/api/products/delete"
+    assert json.loads(seen[0].content) == {"ids": ["9"]}
+
+
+def test_channel_counts_a_product_without_a_result_as_rejected() -> None:
+    client, _ = channel_client(results({"id": "1", "status": "ok"}))
+    assert client.upsert([{"id": "1"}, {"id": "2"}])[1] == Result(
+        "2", ok=False, message="no result from the channel"
+    )
+
+
+def test_channel_sends_no_request_for_an_empty_batch() -> None:
+    client, seen = channel_client(results())
+    assert client.upsert([]) == []
+    assert seen == []
+
+
+def test_channel_sends_the_token_as_a_bearer_token() -> None:
+    client, seen = channel_client(results(), token="t0k")  # noqa: S106 - a test value
+    client.delete(["1"])
+    assert seen[0].headers["Authorization"] == "Bearer t0k"
+
+
+def test_channel_sends_no_authorization_without_a_token() -> None:
+    client, seen = channel_client(results())
+    client.delete(["1"])
+    assert "Authorization" not in seen[0].headers
+
+
+def test_channel_error_status_raises_with_status_and_message() -> None:
+    client, _ = channel_client(status(401, {"message": "Invalid credentials."}))
+    with pytest.raises(ChannelError, match=r"^Channel POST /products answered 401: Invalid"):
+        client.upsert([{"id": "1"}])
+
+
+def test_channel_error_fails_the_run() -> None:
+    assert issubclass(ChannelError, RunFailed)
+
+
+def test_channel_answer_that_is_not_json_raises() -> None:
+    client, _ = channel_client(lambda request: httpx.Response(200, text="<html>"))
+    with pytest.raises(ChannelError, match="invalid JSON"):
+        client.upsert([{"id": "1"}])
+
+
+def test_channel_answer_without_results_raises() -> None:
+    client, _ = channel_client(status(200, {"data": []}))
+    with pytest.raises(ChannelError, match="without a results list"):
+        client.upsert([{"id": "1"}])
+
+
+def test_channel_retries_when_asked_to_come_back_later() -> None:
+    client, seen = channel_client(status(503), results({"id": "1", "status": "ok"}))
+    assert client.upsert([{"id": "1"}]) == [Result("1", ok=True)]
+    assert len(seen) == 2
+
+
+def test_channel_gives_up_after_max_attempts() -> None:
+    client, seen = channel_client(status(503))
+    with pytest.raises(ChannelError, match="answered 503"):
+        client.upsert([{"id": "1"}])
+    assert len(seen) == client.max_attempts
+
+
+def test_channel_does_not_retry_a_timeout_the_channel_may_have_processed() -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    client, seen = channel_client(timeout)
+    with pytest.raises(ChannelError, match="ReadTimeout"):
+        client.upsert([{"id": "1"}])
+    assert len(seen) == 1
+
+
+def test_channel_unreachable_raises_a_clear_error() -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    client, seen = channel_client(refused)
+    with pytest.raises(ChannelError, match=r"^Could not reach the channel at https://channel.test"):
+        client.upsert([{"id": "1"}])
+    assert len(seen) == client.max_attempts
+
+
+def report_of(accepted: int, rejected: int) -> ExportReport:
+    """An ExportReport without a feedback file (so it never calls the Container API)."""
+    report = ExportReport(ContainerApi("http://unused.test"), feedback_file=False, successes=False)
+    report.record([Result(str(n), ok=True) for n in range(accepted)])
+    report.record([Result(f"r{n}", ok=False, message="bad") for n in range(rejected)])
+    return report
+
+
+def test_export_policy_passes_when_nothing_is_rejected() -> None:
+    report_of(100, 0).check()
+
+
+def test_export_policy_passes_at_exactly_the_allowed_share() -> None:
+    rejected = round(1000 * MAX_REJECTED_SHARE)
+    report_of(1000 - rejected, rejected).check()
+
+
+def test_export_policy_fails_above_the_allowed_share_quoting_examples() -> None:
+    rejected = round(1000 * MAX_REJECTED_SHARE) + 1
+    with pytest.raises(
+        RunFailed, match=rf"rejected {rejected} of 1000 products.*e\.g\. r0 \(bad\)"
+    ):
+        report_of(1000 - rejected, rejected).check()
+
+
+def test_export_report_summarises_the_counts() -> None:
+    report = report_of(7, 2)
+    report.skip(5)
+    assert report.summary() == "7 accepted, 2 rejected, 5 skipped as unchanged"

@@ -566,14 +566,21 @@ def test_printed_summary_names_each_count(emulator: EmulatorFactory, connect: Co
 # -- the one-command local run ---------------------------------------------------------------------
 
 
-def test_sample_data_folder_is_named_after_the_mode_with_underscores() -> None:
-    assert runner.sample_data_dir("export-delta", PROJECT_ROOT) == (
-        PROJECT_ROOT / "sample_data" / "export_delta"
-    )
+def test_sample_data_folder_is_named_after_the_mode_with_underscores(tmp_path: Path) -> None:
+    (tmp_path / "sample_data" / "some_mode").mkdir(parents=True)
+    assert runner.sample_data_dir("some-mode", tmp_path) == tmp_path / "sample_data" / "some_mode"
 
 
-def test_a_data_source_run_has_no_sample_input() -> None:
-    assert runner.sample_data_dir("data-source") is None
+def test_a_mode_without_sample_data_reads_no_input(tmp_path: Path) -> None:
+    assert runner.sample_data_dir("some-mode", tmp_path) is None
+
+
+def test_options_become_arguments_for_a_command_line_connector() -> None:
+    options = {"NAME": "World", "CHANNEL_URL": "http://127.0.0.1:1/channel"}
+    assert runner.connector_arguments(options) == [
+        "--NAME=World",
+        "--CHANNEL_URL=http://127.0.0.1:1/channel",
+    ]
 
 
 def test_default_out_dir_is_per_mode_under_emulator_out(tmp_path: Path) -> None:

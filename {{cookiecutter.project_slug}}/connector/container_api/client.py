@@ -68,7 +68,7 @@ __all__ = [
 logger = logging.getLogger("connector.container_api")
 
 DEFAULT_BASE_URL: Final = "http://cde-container-api"
-# `full` is the deprecated alias of `input`; the other four are the export-delta streams (§2).
+# `full` is the deprecated alias of `input`; the other four are the delta streams (§2).
 INPUT_TYPES: Final = ("input", "full", "new", "modified", "unchanged", "deleted")
 LOG_LEVELS: Final = (
     "success",
@@ -623,7 +623,7 @@ def _check_batch_size(size: int) -> None:
 
 def _input_type(value: str) -> str:
     # Validated locally: a typo would otherwise come back as 404 "Requested file not provided."
-    # which export-delta handlers may legitimately read as "no such stream this run".
+    # which a delta export may legitimately read as "no such stream this run".
     if value not in INPUT_TYPES:
         raise ValueError(f"unknown input type {value!r}; use one of {', '.join(INPUT_TYPES)}")
     return value

@@ -58,8 +58,8 @@ class ContainerApiError(Exception):
 class InputNotProvided(ContainerApiError):  # noqa: N818 - reads as the platform message
     """The run does not provide the requested input file (404 "Requested file not provided.").
 
-    Export-delta runs get only some of new/modified/unchanged/deleted; handlers may treat this as
-    an empty stream, so it has its own class.
+    Delta exports get only some of new/modified/unchanged/deleted; handlers may treat this as an
+    empty stream, so it has its own class.
     """
 
 

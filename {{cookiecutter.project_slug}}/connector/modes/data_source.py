@@ -10,7 +10,7 @@ Where the products come from:
   resolved against the page's URL, the last page has no (or a null) `next`. If your API numbers
   its pages instead, change `next_page()`.
 - FEED_URL set to a file path (or a file:// URL): a JSON Lines file, one product object a line.
-- FEED_URL empty: the sample feed bundled in connector/sample/data_source.jsonl.
+- FEED_URL empty: the sample feed bundled next to this file (data_source.jsonl).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from connector.settings import DataSourceSettings
 
 log = logging.getLogger(__name__)
 
-SAMPLE_FEED = Path(__file__).resolve().parent.parent / "sample" / "data_source.jsonl"
+SAMPLE_FEED = Path(__file__).with_suffix(".jsonl")
 # Rows per Container API write, and per chunk of a JSON Lines file.
 BATCH_SIZE = 999
 # Seconds to wait for the product API: connecting, and each page.

@@ -43,8 +43,8 @@ def run(settings: ExportSettings, api: ContainerApi) -> None:
             report.record(channel.upsert([to_channel_product(p) for p in batch]))
             progress.add(len(batch))
 
+    report.check()  # the failure policy: RunFailed when too many products were rejected
     log.log(SUCCESS, "Exported %s: %s", progress.summary(), report.summary())
-    report.check()
 
 
 def open_channel(settings: ExportSettings) -> Channel:

@@ -46,8 +46,8 @@ def run(settings: ExportDeltaSettings, api: ContainerApi) -> None:
             progress.add(len(batch))
         report.skip(count(api, "unchanged"))
 
+    report.check()  # the failure policy: RunFailed when too many products were rejected
     log.log(SUCCESS, "Exported the delta, %s: %s", progress.summary(), report.summary())
-    report.check()
 
 
 def open_channel(settings: ExportDeltaSettings) -> Channel:

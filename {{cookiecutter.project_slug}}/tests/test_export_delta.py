@@ -1,0 +1,111 @@
+{%- set options = cookiecutter.export_delta_options -%}
+"""Specification of the export-delta mode, run as the platform runs it: subprocess, emulator."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from conftest import ConnectorRunner, EmulatorFactory
+
+from connector.settings import (
+    DELTA_KEY,
+    EXECUTION_MODE,
+{%- if options.get("CHANNEL_URL") %}
+    FEEDBACK_FILE,
+{%- endif %}
+    ExportDeltaSettings,
+)
+from emulator import Fault
+
+
+def products(prefix: str, count: int) -> list[dict[str, str]]:
+    return [
+        {DELTA_KEY: f"{prefix}{n}", "id": f"{prefix}{n}", "title": f"T{n}"} for n in range(count)
+    ]
+
+
+NEW, MODIFIED, UNCHANGED, DELETED = (
+    products("N", 120),
+    products("M", 30),
+    products("U", 40),
+    products("D", 20),
+)
+# Values for the required options, so every run gets past configuration.
+REQUIRED = {
+    o.name: "1" if o.field_type == "checkbox" else (o.choices or ("value",))[0]
+    for o in ExportDeltaSettings.options()
+    if o.required
+}
+
+
+def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
+    """Arguments for run_connector: `env` plus the options, passed as the connector reads them."""
+    values = {**REQUIRED, **options}
+    if EXECUTION_MODE == "command_line_arguments":
+        return {"env": env or {}, "args": [f"--{name}={value}" for name, value in values.items()]}
+    return {"env": {**(env or {}), **values}}
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_export_delta_fails_with_one_line_when_the_container_api_is_unreachable(
+    run_connector: ConnectorRunner,
+) -> None:
+    config = configure(env={"CONTAINER_API_MAX_ATTEMPTS": "1"})
+    result = run_connector("export-delta", closed_port_url(), **config)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("Run failed: Container API GET /input/new")
+
+
+def test_export_delta_fails_when_a_stream_cannot_be_read(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(new=NEW, faults=[Fault(kind="read", n=1, action="500")])
+    result = run_connector("export-delta", emu, **configure())
+    assert result.returncode == 1
+    assert "Container API GET /input/new/next_batch answered 500" in result.stderr
+{%- if options.get("CHANNEL_URL") %}
+
+
+def test_export_delta_upserts_new_and_modified_deletes_deleted_and_skips_unchanged(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(new=NEW, modified=MODIFIED, unchanged=UNCHANGED, deleted=DELETED)
+    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    calls = emu.channel_calls()
+    upserted = [i for c in calls if c["endpoint"] == "products" for i in c["ids"]]
+    deleted = [i for c in calls if c["endpoint"] == "products/delete" for i in c["ids"]]
+    assert upserted == [p["id"] for p in NEW + MODIFIED]
+    assert deleted == [p[DELTA_KEY] for p in DELETED]
+    assert emu.summary()["rows_served"].get("unchanged", 0) == 0  # counted, never read
+    assert emu.logs()[-1]["message"].endswith("170 accepted, 0 rejected, 40 skipped as unchanged")
+
+
+def test_export_delta_treats_streams_the_run_does_not_provide_as_empty(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(modified=MODIFIED)
+    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    assert [c["endpoint"] for c in emu.channel_calls()] == ["products"]
+    assert emu.logs()[-1]["level"] == "success"
+
+
+def test_export_delta_reports_rejected_products_in_the_feedback_file(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    modified = [{**MODIFIED[0], "title": ""}, *MODIFIED[1:]]
+    emu = emulator(new=NEW, modified=modified)
+    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    errors = [row for row in emu.output_rows("feedback") if row["status"] == "error"]
+    expected = [{"id": "M0", "status": "error", "message": "title is required"}]
+    assert errors == (expected if FEEDBACK_FILE else [])
+{%- endif %}
