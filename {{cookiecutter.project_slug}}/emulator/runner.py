@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -89,9 +89,19 @@ def takes_arguments() -> bool:
     return EXECUTION_MODE == "command_line_arguments"
 
 
-def connector_arguments(options: Mapping[str, str]) -> list[str]:
-    """Options as the portal passes them in command-line execution mode."""
-    return [f"--{name}={value}" for name, value in options.items()]
+def declared_options(mode: str) -> set[str]:
+    """The option names the mode declares (empty for a mode the connector does not have)."""
+    from connector.modes import MODES  # the connector's own registry
+
+    return {option.name for option in MODES[mode].settings.options()} if mode in MODES else set()
+
+
+def connector_arguments(options: Mapping[str, str], declared: Collection[str]) -> list[str]:
+    """Options as the portal passes them in command-line execution mode: the mode's own only.
+
+    `.env` holds the options of every mode; the connector rejects arguments it does not know.
+    """
+    return [f"--{name}={value}" for name, value in options.items() if name in declared]
 
 
 def connector_environment(
@@ -124,7 +134,9 @@ def run(
             print(f"Emulator at {emulator.url} serving {data}", file=sys.stderr)
             print(f"Options from {options_file or '(no .env or .env.example)'}", file=sys.stderr)
             # Pass options the way the portal will: as arguments or as environment variables.
-            arguments = connector_arguments(options) if takes_arguments() else []
+            arguments = (
+                connector_arguments(options, declared_options(mode)) if takes_arguments() else []
+            )
             environment = options if not arguments else {}
             print(f"Running: python main.py {mode}", file=sys.stderr, flush=True)
             try:

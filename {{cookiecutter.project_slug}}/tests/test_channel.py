@@ -17,10 +17,7 @@ from emulator.channel import rejected_by_rate
 Connect = Callable[[Emulator], httpx.Client]
 # One TLS context for every client: httpx builds a new one per client otherwise (~0.25 s each).
 TLS = ssl.create_default_context()
-EXPORT_SAMPLES = [
-    PROJECT_ROOT / "sample_data" / name
-    for name in [{% if cookiecutter.mode_export %}"export"{% if cookiecutter.mode_export_delta %}, {% endif %}{% endif %}{% if cookiecutter.mode_export_delta %}"export_delta"{% endif %}]
-]
+EXPORT_SAMPLES = [PROJECT_ROOT / "sample_data" / name for name in [{% if cookiecutter.mode_export %}"export"{% if cookiecutter.mode_export_delta %}, {% endif %}{% endif %}{% if cookiecutter.mode_export_delta %}"export_delta"{% endif %}]]
 
 
 @pytest.fixture
@@ -165,14 +162,18 @@ def test_summary_counts_channel_calls(emulator: EmulatorFactory, connect: Connec
 
 
 @pytest.mark.parametrize("folder", EXPORT_SAMPLES, ids=lambda folder: folder.name)
-def test_export_samples_hold_two_products_the_channel_rejects(folder: Path) -> None:
+def test_export_samples_show_rejections_yet_pass_the_failure_policy(folder: Path) -> None:
+    # A local run should show feedback rows for rejected products and still succeed.
+    from connector.channel import MAX_REJECTED_SHARE
+
     products = [
         json.loads(line)
         for name in ("input.jsonl", "new.jsonl", "modified.jsonl")
         if (folder / name).is_file()
         for line in (folder / name).read_text(encoding="utf-8").splitlines()
     ]
-    assert sum(1 for p in products if not p["title"]) == 2
+    rejected = sum(1 for p in products if not p["title"])
+    assert 0 < rejected <= MAX_REJECTED_SHARE * len(products)
 
 
 # -- The export destination client (connector/channel.py), against httpx.MockTransport ---------

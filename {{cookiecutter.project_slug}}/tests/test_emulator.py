@@ -15,6 +15,7 @@ import httpx
 import pytest
 from conftest import PROJECT_ROOT, EmulatorFactory
 
+from connector.modes import MODES
 from emulator import Emulator, Fault, runner
 from emulator.__main__ import main as emulator_main
 from emulator.state import format_summary
@@ -575,12 +576,16 @@ def test_a_mode_without_sample_data_reads_no_input(tmp_path: Path) -> None:
     assert runner.sample_data_dir("some-mode", tmp_path) is None
 
 
-def test_options_become_arguments_for_a_command_line_connector() -> None:
-    options = {"NAME": "World", "CHANNEL_URL": "http://127.0.0.1:1/channel"}
-    assert runner.connector_arguments(options) == [
-        "--NAME=World",
-        "--CHANNEL_URL=http://127.0.0.1:1/channel",
+def test_a_command_line_connector_gets_its_own_options_as_arguments() -> None:
+    options = {"GREETING": "Hello World", "URL": "http://127.0.0.1:1/x", "OTHER_MODES": "1"}
+    assert runner.connector_arguments(options, declared={"GREETING", "URL"}) == [
+        "--GREETING=Hello World",
+        "--URL=http://127.0.0.1:1/x",
     ]
+
+
+def test_a_mode_the_connector_lacks_declares_no_options() -> None:
+    assert runner.declared_options("no-such-mode") == set()
 
 
 def test_default_out_dir_is_per_mode_under_emulator_out(tmp_path: Path) -> None:
@@ -639,9 +644,9 @@ def test_the_emulator_url_wins_over_the_options() -> None:
     assert env == {"CONTAINER_API_URL": "http://e", "A": "1"}
 
 
-def test_run_refuses_an_unknown_mode(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="mode"):
-        runner.run("import", root=tmp_path)
+def test_run_returns_the_connector_exit_code(tmp_path: Path) -> None:
+    # The connector, not the runner, knows its modes: an unknown one is its usage error (2).
+    assert runner.run("no-such-mode", out_dir=tmp_path / "out") == 2
 
 
 # -- sample data -----------------------------------------------------------------------------------
@@ -655,3 +660,11 @@ def test_sample_files_are_string_rows_with_a_hidden_column(path: Path) -> None:
     assert len(rows) >= 10
     assert all(isinstance(v, str) for row in rows for v in row.values())
     assert all("___internal_note" in row for row in rows)
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_the_readme_local_run_succeeds_for_every_mode(mode: str, tmp_path: Path) -> None:
+    # `python -m emulator run <mode>` with the bundled sample data and .env.example.
+    out = tmp_path / "out"
+    assert runner.run(mode, out_dir=out, env_file=PROJECT_ROOT / ".env.example") == 0
+    assert (out / "logs.jsonl").read_text(encoding="utf-8")
