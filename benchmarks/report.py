@@ -242,6 +242,14 @@ def bottleneck_notes(results: dict[str, Any]) -> list[str]:
                 f"{_share(raw['emulator_cpu'], raw['wall'])} of a core and the raw client "
                 f"{_share(raw['cpu'], raw['wall'])}."
             )
+        emulator = [c for (_, s), c in cases.items() if s == size and c.get("emulator_rss_kib")]
+        if emulator:
+            startup = max(c["emulator_startup"] for c in emulator)
+            peak = max(c["emulator_rss_kib"] for c in emulator) / MIB / 1024
+            notes.append(
+                f"@ {size:,}: the emulator took up to {startup:.0f} s to load its input and "
+                f"peaked at {peak:.1f} GiB RSS."
+            )
         busy = [
             f"{name} ({_share(c['emulator_cpu'], c['wall'])})"
             for (name, s), c in cases.items()

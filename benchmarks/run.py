@@ -535,7 +535,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--cases",
         default=",".join(c.name for c in CASES),
-        help="comma-separated subset of: " + ", ".join(c.name for c in CASES),
+        help="comma-separated subset of: " + ", ".join(c.name for c in CASES).replace("%", "%%"),
     )
     parser.add_argument(
         "--repeat",

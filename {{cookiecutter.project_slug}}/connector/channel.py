@@ -23,14 +23,16 @@ Failure policy (both export modes):
 
 from __future__ import annotations
 
+import json
 import logging
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
+import tenacity
 
 from connector.container_api import ContainerApi, ContainerApiError, OutputWriter
 from connector.errors import RunFailed
@@ -45,6 +47,11 @@ TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 MAX_ATTEMPTS = 3
 #: Statuses after which the request is retried (the channel asks us to come back later).
 RETRY_STATUSES = frozenset({429, 503})
+#: Products per channel request: what a typical product API takes in one call.
+CHANNEL_BATCH_SIZE = 100
+
+_JSON = {"Content-Type": "application/json"}
+T = TypeVar("T")
 
 
 class ChannelError(RunFailed):
@@ -116,35 +123,58 @@ class Channel:
         return [result_of(product_id, by_id.get(str(product_id))) for product_id in ids]
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                response = self._http.post(path, json=body)
-            except httpx.ConnectError as error:
-                if attempt < self.max_attempts:
-                    self._wait(attempt, path, "could not connect")
-                    continue
-                raise ChannelError(f"Could not reach the channel at {self.url}: {error}") from error
-            except httpx.HTTPError as error:  # timeout or dropped connection: maybe processed
-                raise ChannelError(
-                    f"Channel POST {path} failed: {type(error).__name__}: {error}"
-                ) from error
-            if response.status_code in RETRY_STATUSES and attempt < self.max_attempts:
-                self._wait(attempt, path, f"status {response.status_code}")
-                continue
-            if not response.is_success:
-                raise ChannelError(
-                    f"Channel POST {path} answered {response.status_code}: {reason(response)}"
-                )
-            try:
-                return response.json()
-            except ValueError as error:
-                raise ChannelError(f"Channel POST {path} answered with invalid JSON.") from error
-        raise AssertionError("unreachable")  # pragma: no cover
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=tenacity.wait_exponential(multiplier=self.backoff, max=30),
+            retry=tenacity.retry_if_exception_type(_RetryableError),
+            before_sleep=lambda state: log.warning(
+                "Channel POST %s: %s; retrying (attempt %d)",
+                path,
+                state.outcome.exception() if state.outcome else "",
+                state.attempt_number + 1,
+            ),
+            reraise=True,
+        )
+        try:
+            response = retrying(self._send, path, content)
+        except _RetryableError as error:
+            raise ChannelError(str(error)) from error
+        if not response.is_success:
+            raise ChannelError(
+                f"Channel POST {path} answered {response.status_code}: {reason(response)}"
+            )
+        try:
+            return response.json()
+        except ValueError as error:
+            raise ChannelError(f"Channel POST {path} answered with invalid JSON.") from error
 
-    def _wait(self, attempt: int, path: str, why: str) -> None:
-        delay = self.backoff * 2 ** (attempt - 1)
-        log.warning("Channel POST %s: %s; retry %d in %.1f s", path, why, attempt, delay)
-        time.sleep(delay)
+    def _send(self, path: str, content: bytes) -> httpx.Response:
+        """One attempt. Only what certainly was not processed may be tried again."""
+        try:
+            response = self._http.post(path, content=content, headers=_JSON)
+        except httpx.ConnectError as error:
+            raise _RetryableError(f"Could not reach the channel at {self.url}: {error}") from error
+        except httpx.HTTPError as error:  # timeout or dropped connection: maybe processed
+            raise ChannelError(
+                f"Channel POST {path} failed: {type(error).__name__}: {error}"
+            ) from error
+        if response.status_code in RETRY_STATUSES:
+            raise _RetryableError(
+                f"Channel POST {path} answered {response.status_code}: {reason(response)}"
+            )
+        return response
+
+
+class _RetryableError(Exception):
+    """The channel certainly did not process the request (refused connection, 429, 503)."""
+
+
+def chunked(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of up to `size` items (itertools.batched, which needs Python 3.12)."""
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def result_of(product_id: Any, item: dict[str, Any] | None) -> Result:

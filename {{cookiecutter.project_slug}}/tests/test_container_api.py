@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
@@ -734,3 +735,21 @@ def test_writer_refuses_rows_after_close() -> None:
     writer.close()
     with pytest.raises(RuntimeError, match="closed"):
         writer.write({"id": "1"})
+
+
+def test_batches_are_freed_without_waiting_for_the_garbage_collector() -> None:
+    # Memory must not grow with the run: no response may outlive its batch in a reference cycle.
+    def responses_alive() -> int:
+        return sum(1 for o in gc.get_objects() if isinstance(o, httpx.Response))
+
+    api = make_api(InputFile(rows(5000)))
+    gc.collect()
+    gc.disable()
+    try:
+        before = responses_alive()
+        for _batch in api.read(batch_size=10, read_ahead=False).batches():
+            pass
+        left_behind = responses_alive() - before
+    finally:
+        gc.enable()
+    assert left_behind < 5  # of the 501 batches read

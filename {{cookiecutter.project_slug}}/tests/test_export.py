@@ -9,8 +9,7 @@ from typing import Any
 from conftest import ConnectorRunner, EmulatorFactory
 
 {% if options.get("CHANNEL_URL") -%}
-from connector.channel import MAX_REJECTED_SHARE
-from connector.modes.export import BATCH_SIZE
+from connector.channel import CHANNEL_BATCH_SIZE, MAX_REJECTED_SHARE
 from connector.settings import EXECUTION_MODE, FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 {%- else -%}
 from connector.settings import EXECUTION_MODE, ExportSettings
@@ -74,7 +73,7 @@ def test_export_sends_every_product_to_the_channel_in_batches(
     result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
     assert result.returncode == 0, result.stderr
     calls = emu.channel_calls()
-    assert [call["products"] for call in calls] == [BATCH_SIZE, BATCH_SIZE, 50]
+    assert [call["products"] for call in calls] == [CHANNEL_BATCH_SIZE, CHANNEL_BATCH_SIZE, 50]
     assert [i for call in calls for i in call["ids"]] == [p["id"] for p in PRODUCTS]
     final = emu.logs()[-1]
     assert final["level"] == "success"

@@ -486,6 +486,10 @@ class ContainerApi:
             content=content,
             headers=_JSON_HEADERS if content is not None else None,
         )
+        # httpx 0.28 links a response and its stream both ways, so each ~0.5 MB batch would wait
+        # for the cyclic garbage collector: memory would grow with the run. The body is read
+        # already; an unlinked stream lets it go as soon as the caller is done with it.
+        response.stream = httpx.ByteStream(response.content)
         status = response.status_code
         if status in ok:
             return response

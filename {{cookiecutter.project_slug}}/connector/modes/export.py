@@ -15,15 +15,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connector.channel import Channel, ExportReport
+from connector.channel import CHANNEL_BATCH_SIZE, Channel, ExportReport, chunked
 from connector.container_api import ContainerApi
 from connector.logs import SUCCESS, Progress
 from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 
 log = logging.getLogger(__name__)
 
-# Products per channel request (and per Container API read).
-BATCH_SIZE = 100
 {%- if not options.get("CHANNEL_URL") %}
 # No CHANNEL_URL option is declared: put the channel's base URL here.
 CHANNEL_URL = "https://channel.example.com/api"
@@ -36,10 +34,11 @@ def run(settings: ExportSettings, api: ContainerApi) -> None:
     progress = Progress(log, "products")
     with (
         open_channel(settings) as channel,
-        api.read("input", batch_size=BATCH_SIZE) as products,
+        api.read("input") as products,
         ExportReport(api, feedback_file=FEEDBACK_FILE, successes=FEEDBACK_SUCCESSES) as report,
     ):
-        for batch in products.batches():
+        # Full Container API batches (999) are read ahead; the channel gets its own batch size.
+        for batch in chunked(products, CHANNEL_BATCH_SIZE):
             report.record(channel.upsert([to_channel_product(p) for p in batch]))
             progress.add(len(batch))
 

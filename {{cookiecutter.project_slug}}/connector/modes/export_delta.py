@@ -14,15 +14,13 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from connector.channel import Channel, ExportReport, Result
+from connector.channel import CHANNEL_BATCH_SIZE, Channel, ExportReport, Result, chunked
 from connector.container_api import ContainerApi, InputNotProvided
 from connector.logs import SUCCESS, Progress
 from connector.settings import DELTA_KEY, FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportDeltaSettings
 
 log = logging.getLogger(__name__)
 
-# Products per channel request (and per Container API read).
-BATCH_SIZE = 100
 {%- if not options.get("CHANNEL_URL") %}
 # No CHANNEL_URL option is declared: put the channel's base URL here.
 CHANNEL_URL = "https://channel.example.com/api"
@@ -71,11 +69,11 @@ def delete(channel: Channel, rows: list[Product]) -> list[Result]:
 
 
 def batches(api: ContainerApi, stream: str) -> Iterator[list[Product]]:
-    """The batches of one delta stream; a stream the run does not provide yields nothing."""
-    reader = api.read(stream, batch_size=BATCH_SIZE)
+    """Channel-sized batches of one delta stream; a stream the run does not provide is empty."""
+    reader = api.read(stream)
     with reader:
         try:
-            yield from reader.batches()
+            yield from chunked(reader, CHANNEL_BATCH_SIZE)
         except InputNotProvided:
             if reader.rows_read:
                 raise
