@@ -164,12 +164,14 @@ def spec_errors(where: str, spec: Any) -> list[str]:
         errors.append(f"{where}: required must be true or false. Example: true")
     for key in ("default", "description"):
         if not isinstance(spec.get(key, ""), str):
-            errors.append(f"{where}: {key} must be a string. Example: \"\"")
+            errors.append(f'{where}: {key} must be a string. Example: ""')
     default = spec.get("default", "")
     choices = spec.get("choices")
     if field_type in ("select", "select_multiple"):
-        if not isinstance(choices, list) or not choices or not all(
-            isinstance(choice, str) and choice.strip() for choice in choices
+        if (
+            not isinstance(choices, list)
+            or not choices
+            or not all(isinstance(choice, str) and choice.strip() for choice in choices)
         ):
             errors.append(
                 f"{where} is a {field_type} without choices: give a non-empty list of strings. "
@@ -186,7 +188,7 @@ def spec_errors(where: str, spec: Any) -> list[str]:
             'choices. Example: "type": "select"'
         )
     if field_type == "checkbox" and default not in ("", "0", "1"):
-        errors.append(f"{where} is a checkbox: its default must be \"0\" or \"1\". Example: 0")
+        errors.append(f'{where} is a checkbox: its default must be "0" or "1". Example: 0')
     if field_type == "password" and default:
         errors.append(
             f"{where} is a password with a default: secrets must never be stored in answers "

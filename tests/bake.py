@@ -1,7 +1,8 @@
 """Render the template with either tool, the way a user would, and read the result.
 
 Also a command line for template developers:
-    python tests/bake.py --tool copier --out /tmp/x mode_export=true execution_mode=command_line_arguments
+    python tests/bake.py --tool copier --out /tmp/x mode_export=true \
+        execution_mode=command_line_arguments
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ def defaults() -> dict[str, Any]:
     return answers
 
 
-def mode_answers(modes: tuple[str, ...], execution_mode: str = EXECUTION_MODES[0]) -> dict[str, Any]:
+def mode_answers(
+    modes: tuple[str, ...], execution_mode: str = EXECUTION_MODES[0]
+) -> dict[str, Any]:
     """Answers choosing exactly `modes`."""
-    answers = {f"mode_{mode}": mode in modes for mode in MODES}
+    answers: dict[str, Any] = {f"mode_{mode}": mode in modes for mode in MODES}
     answers["execution_mode"] = execution_mode
     return answers
 

@@ -66,7 +66,7 @@ def tool(name: str) -> str:
 
 def run_tool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{TOOLS_DIR}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(  # noqa: S603 - fixed tools on files we baked
+    return subprocess.run(
         [str(arg) for arg in args],
         capture_output=True,
         text=True,
@@ -179,7 +179,7 @@ def test_compose_runs_the_emulator_at_the_platform_address(projects: dict[str, A
         arguments = emulator["command"]
         assert arguments[:3] == ["python", "-m", "emulator"], name
         assert arguments[arguments.index("--port") + 1] == "80", name
-        assert arguments[arguments.index("--host") + 1] == "0.0.0.0", name  # noqa: S104
+        assert arguments[arguments.index("--host") + 1] == "0.0.0.0", name
         with_input = [mode for mode in modes if mode != "data_source"]
         data = arguments[arguments.index("--data") + 1]
         assert data == f"/app/sample_data/${{SAMPLE_DATA:-{(with_input or ['none'])[0]}}}", name
@@ -289,14 +289,14 @@ def image_replay(bake: Baker, tmp_path_factory: pytest.TempPathFactory) -> Path:
                 shutil.copy2(project / source, app / source)
     # The test interpreter stands in for the image's Python (the locks hold for 3.11 to 3.13).
     venv = app.parent / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)  # noqa: S603
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip_install = next(
         rest for keyword, rest in steps if keyword == "RUN" and "pip install" in rest
     )
     # The Dockerfile's own command; only the cache is kept between test runs, for speed.
     arguments = pip_install.replace("--no-cache-dir", "").split()
     PIP_CACHE.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [str(venv / "bin" / "python"), "-m", *arguments, "--cache-dir", str(PIP_CACHE), "-q"],
         cwd=app,
         capture_output=True,
@@ -313,7 +313,7 @@ def test_the_image_contents_pass_each_health_check(image_replay: Path, mode: str
     venv_python = image_replay.parent / "venv" / "bin" / "python"
     clean_env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [str(venv_python), "main.py", command(mode), "--health-check"],
         cwd=image_replay,
         capture_output=True,

@@ -15,12 +15,14 @@ import yaml
 from tests.conftest import Baker
 
 # No "{{": cookiecutter renders answers as templates themselves, so that is its error to give.
-HOSTILE = 'Quote " apostrophe \' backslash \\ """ triple \'\'\' ünïcödé ✓ $(x) `y` | pipe\nsecond line'
+HOSTILE = (
+    "Quote \" apostrophe ' backslash \\ \"\"\" triple ''' ünïcödé ✓ $(x) `y` | pipe\nsecond line"
+)
 HOSTILE_ANSWERS: dict[str, Any] = {
     "project_name": "Hostile Connector",
     "project_slug": "hostile-connector",
     "description": HOSTILE,
-    "author_name": "O'Brien \"The\" \\ Dev ✓",
+    "author_name": 'O\'Brien "The" \\ Dev ✓',
     "data_source_options": {
         "NAME": {"type": "input", "required": True, "default": HOSTILE, "description": HOSTILE},
         "SHOULD_FAIL": None,
@@ -28,9 +30,9 @@ HOSTILE_ANSWERS: dict[str, Any] = {
         "SIZE": {
             "type": "select",
             "required": False,
-            "default": "it's \"big\"",
+            "default": 'it\'s "big"',
             "description": HOSTILE,
-            "choices": ["it's \"big\"", "small | tiny", "ünï\\"],
+            "choices": ['it\'s "big"', "small | tiny", "ünï\\"],
         },
         "TAGS": {"type": "select_multiple", "choices": ["a", "b,c"], "description": HOSTILE},
         "API-KEY": {"type": "password", "description": HOSTILE},
@@ -88,7 +90,7 @@ def test_free_text_arrives_intact_in_python(hostile_project: Path) -> None:
     tree = ast.parse(settings)
     strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
     assert HOSTILE in strings
-    assert "it's \"big\"" in strings
+    assert 'it\'s "big"' in strings
 
 
 def test_free_text_arrives_intact_in_toml(hostile_project: Path) -> None:

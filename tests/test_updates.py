@@ -139,9 +139,7 @@ def test_cruft_update_brings_template_changes_and_keeps_local_edits(
     import cruft
 
     project = Path(
-        cruft.create(
-            str(template_repo), checkout="v1", output_dir=tmp_path / "out", no_input=True
-        )
+        cruft.create(str(template_repo), checkout="v1", output_dir=tmp_path / "out", no_input=True)
     )
     assert (project / ".cruft.json").is_file()
     assert not (project / ".copier-answers.yml").exists()

@@ -6,7 +6,6 @@ copier.yml): the two copies of the rules must agree row by row.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +93,10 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
+BAD_ANSWER_PARAMS = [row[1:] for row in BAD_ANSWERS]
+BAD_ANSWER_IDS = [row[0] for row in BAD_ANSWERS]
+
+
 def for_cookiecutter(answers: dict[str, Any]) -> dict[str, Any]:
     """Cookiecutter merges dict answers into the defaults; null removes the defaults."""
     merged = dict(answers)
@@ -112,7 +115,9 @@ def expected_message(answers: dict[str, Any]) -> str:
     return errors[0]
 
 
-@pytest.mark.parametrize(("answers", "fragment"), [p[1:] for p in BAD_ANSWERS], ids=[p[0] for p in BAD_ANSWERS])
+@pytest.mark.parametrize(
+    ("answers", "fragment"), [p[1:] for p in BAD_ANSWERS], ids=[p[0] for p in BAD_ANSWERS]
+)
 def test_cookiecutter_refuses_bad_answer_and_writes_nothing(
     tmp_path: Path, capfd: pytest.CaptureFixture[str], answers: dict[str, Any], fragment: str
 ) -> None:
@@ -127,7 +132,9 @@ def test_cookiecutter_refuses_bad_answer_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(("answers", "fragment"), [p[1:] for p in BAD_ANSWERS], ids=[p[0] for p in BAD_ANSWERS])
+@pytest.mark.parametrize(
+    ("answers", "fragment"), [p[1:] for p in BAD_ANSWERS], ids=[p[0] for p in BAD_ANSWERS]
+)
 def test_copier_refuses_bad_answer_with_the_same_message_and_writes_nothing(
     tmp_path: Path, template_copy: Path, answers: dict[str, Any], fragment: str
 ) -> None:
@@ -155,7 +162,9 @@ def test_the_hook_reports_every_problem_at_once() -> None:
     assert [error.split(" ")[0] for error in errors] == ["project_slug", "author_email"]
 
 
-def test_the_hook_exits_1_and_says_nothing_was_generated(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_hook_exits_1_and_says_nothing_was_generated(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert hook.main({**defaults(), "project_slug": "Bad Slug"}) == 1
     err = capsys.readouterr().err
     assert "ERROR: project_slug 'Bad Slug'" in err
@@ -168,7 +177,7 @@ def test_hostile_answers_cannot_break_the_rendered_hook(tmp_path: Path) -> None:
 
     from cookiecutter.environment import StrictEnvironment
 
-    hostile = '"""\'\'\' \\ \n <b>&</b> ünïcödé'
+    hostile = "\"\"\"''' \\ \n <b>&</b> ünïcödé"
     answers = {**defaults(), "description": hostile, "author_name": hostile}
     source = Path(hook.__file__).read_text(encoding="utf-8")
     rendered = StrictEnvironment(context={"cookiecutter": answers}).from_string(source)
