@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,27 +94,22 @@ class InvalidInputFileError(ValueError):
 class InputFile:
     """One input stream, parsed once; rows are pre-encoded so a batch is a string join.
 
-    The variant with hidden columns is encoded on first use only: most connectors never ask for it.
+    Only the encoded rows are kept (the parsed dicts would take several times the memory at a
+    million rows); the variant without hidden columns shares them when there are none.
     """
 
     def __init__(self, path: Path, rows: list[Row]) -> None:
         self.path = path
-        self._rows = rows
-        self._visible = tuple(encode(visible(row)) for row in rows)
-        self._all: tuple[str, ...] | None = None
-        self._lock = threading.Lock()
+        self._all = tuple(encode(row) for row in rows)
+        has_hidden = any(key.startswith(HIDDEN_PREFIX) for row in rows for key in row)
+        self._visible = tuple(encode(visible(row)) for row in rows) if has_hidden else self._all
 
     @property
     def count(self) -> int:
         return len(self._visible)
 
     def encoded(self, show_hidden: bool) -> tuple[str, ...]:
-        if not show_hidden:
-            return self._visible
-        with self._lock:
-            if self._all is None:
-                self._all = tuple(encode(row) for row in self._rows)
-            return self._all
+        return self._all if show_hidden else self._visible
 
 
 def load_input(path: Path) -> InputFile:
