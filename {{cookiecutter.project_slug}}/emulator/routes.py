@@ -164,7 +164,7 @@ def read_next(state: RunState, request: Request, input_type: str) -> Response:
         rows = state.take(input_type, 1, show_hidden)
         if not rows:
             return Response(204, None)
-        return Response(200, ('{"message":"","data":' + rows[0] + "}").encode())
+        return Response(200, b'{"message":"","data":' + rows[0] + b"}")
 
     return _input_call(state, input_type, call)
 
@@ -177,7 +177,7 @@ def read_next_batch(state: RunState, request: Request, input_type: str) -> Respo
 
     def call() -> Response:
         rows = state.take(input_type, size, show_hidden)
-        return Response(200, ('{"message":"","data":[' + ",".join(rows) + "]}").encode())
+        return Response(200, b'{"message":"","data":[' + b",".join(rows) + b"]}")
 
     return _input_call(state, input_type, call)
 

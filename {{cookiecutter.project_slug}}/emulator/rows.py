@@ -1,14 +1,15 @@
 """Row shaping shared by reads and writes: loading input files, flattening, string values.
 
 Input files are parsed once at start and every row is pre-encoded to JSON, so serving a batch is a
-string join, not a per-request `json.dumps` of hundreds of dicts.
+bytes join, not a per-request `json.dumps` of hundreds of dicts.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ Row = dict[str, str]
 INPUT_TYPES = ("input", "new", "modified", "unchanged", "deleted")
 INPUT_ALIASES = {"full": "input"}
 DEFAULT_SEPARATOR = "-"
+#: Lines parsed per json.loads call when loading an input file.
+_PARSE_CHUNK = 10_000
 #: Columns starting with this are system columns, hidden unless `show-hidden` (CONTRACT §4).
 HIDDEN_PREFIX = "__"
 
@@ -92,30 +95,34 @@ class InvalidInputFileError(ValueError):
 
 
 class InputFile:
-    """One input stream, parsed once; rows are pre-encoded so a batch is a string join.
+    """One input stream, parsed once; rows are pre-encoded so a batch is a bytes join.
 
-    Only the encoded rows are kept (the parsed dicts would take several times the memory at a
-    million rows); the variant without hidden columns shares them when there are none.
+    Only the encoded rows are kept, as UTF-8 bytes ready for the wire, never the parsed dicts
+    (several times the memory at a million rows); a row without hidden columns shares one
+    encoding for both variants.
     """
 
-    def __init__(self, path: Path, rows: list[Row]) -> None:
+    def __init__(self, path: Path, rows: Iterable[Row]) -> None:
         self.path = path
-        self._all = tuple(encode(row) for row in rows)
-        has_hidden = any(key.startswith(HIDDEN_PREFIX) for row in rows for key in row)
-        self._visible = tuple(encode(visible(row)) for row in rows) if has_hidden else self._all
+        self._all: list[bytes] = []
+        self._visible: list[bytes] = []
+        for row in rows:
+            encoded = encode(row).encode()
+            self._all.append(encoded)
+            hidden = any(key.startswith(HIDDEN_PREFIX) for key in row)
+            self._visible.append(encode(visible(row)).encode() if hidden else encoded)
 
     @property
     def count(self) -> int:
         return len(self._visible)
 
-    def encoded(self, show_hidden: bool) -> tuple[str, ...]:
+    def encoded(self, show_hidden: bool) -> list[bytes]:
         return self._all if show_hidden else self._visible
 
 
 def load_input(path: Path) -> InputFile:
     """Parse a `.jsonl` (one object per line) or `.csv` (header row) file into memory."""
-    rows = list(_read_jsonl(path) if path.suffix == ".jsonl" else _read_csv(path))
-    return InputFile(path, rows)
+    return InputFile(path, _read_jsonl(path) if path.suffix == ".jsonl" else _read_csv(path))
 
 
 def find_input(data_dir: Path, input_type: str) -> Path | None:
@@ -132,19 +139,28 @@ def find_input(data_dir: Path, input_type: str) -> Path | None:
 
 
 def _read_jsonl(path: Path) -> Iterator[Row]:
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Rows of a JSON Lines file, streamed: the file is never held in memory whole."""
+    with path.open(encoding="utf-8") as handle:
+        lines = (line for line in handle if line.strip())
+        number = 0
+        while chunk := list(islice(lines, _PARSE_CHUNK)):
+            for row in _parse_chunk(path, number, chunk):
+                number += 1
+                if not isinstance(row, dict):
+                    raise InvalidInputFileError(f"{path}: row {number} is not a JSON object")
+                yield flatten(row)
+
+
+def _parse_chunk(path: Path, first: int, lines: list[str]) -> list[Any]:
     try:
-        # One C-level parse of the whole file is much faster than a json.loads per line.
+        # One C-level parse of many lines is much faster than a json.loads per line.
         parsed = json.loads("[" + ",".join(lines) + "]")
     except json.JSONDecodeError:
         parsed = None
     if not isinstance(parsed, list) or len(parsed) != len(lines):
-        # Either the file is broken or a line held more than one value: find the line to blame.
-        parsed = [_parse_line(path, number, line) for number, line in enumerate(lines, start=1)]
-    for number, row in enumerate(parsed, start=1):
-        if not isinstance(row, dict):
-            raise InvalidInputFileError(f"{path}: row {number} is not a JSON object")
-        yield flatten(row)
+        # Either a line is broken or it held more than one value: find the line to blame.
+        parsed = [_parse_line(path, first + n, line) for n, line in enumerate(lines, start=1)]
+    return parsed
 
 
 def _parse_line(path: Path, number: int, line: str) -> Any:

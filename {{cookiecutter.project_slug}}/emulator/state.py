@@ -106,7 +106,7 @@ class RunState:
         except KeyError:
             raise MissingInputError(input_type) from None
 
-    def take(self, input_type: str, size: int, show_hidden: bool) -> tuple[str, ...]:
+    def take(self, input_type: str, size: int, show_hidden: bool) -> list[bytes]:
         """Advance the cursor by up to `size` rows and return them JSON-encoded."""
         with self._lock:
             cursor = self._cursor(input_type)
