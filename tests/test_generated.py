@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,12 +24,30 @@ COMBINATIONS = [
     for modes in all_combinations()
     for execution_mode in EXECUTION_MODES
 ]
+# Options unlike the defaults: the example handlers and tests must adapt, not break.
+CUSTOM_OPTIONS = {
+    "data_source_options": {
+        "NAME": None,
+        "SHOULD_FAIL": None,
+        "FEED_URL": None,
+        "REGION": {"type": "select", "choices": ["eu", "us"], "default": "eu"},
+        "TAGS": {"type": "select_multiple", "choices": ["a", "b"], "required": True},
+    },
+    "export_options": {"CHANNEL_URL": None, "API_KEY": {"type": "password"}},
+}
 FULL_RUNS = [
-    pytest.param("cookiecutter", (mode,), "environment_variables", id=f"{mode}-env")
+    pytest.param("cookiecutter", (mode,), "environment_variables", {}, id=f"{mode}-env")
     for mode in MODES
 ] + [
-    pytest.param("copier", MODES, "environment_variables", id="all-modes-env"),
-    pytest.param("cookiecutter", MODES, "command_line_arguments", id="all-modes-cli"),
+    pytest.param("copier", MODES, "environment_variables", {}, id="all-modes-env"),
+    pytest.param("cookiecutter", MODES, "command_line_arguments", {}, id="all-modes-cli"),
+    pytest.param(
+        "cookiecutter",
+        ("data_source", "export"),
+        "command_line_arguments",
+        CUSTOM_OPTIONS,
+        id="custom-options-cli",
+    ),
 ]
 
 
@@ -64,11 +83,18 @@ def test_generated_project_is_mypy_strict_clean(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("tool", "modes", "execution_mode"), FULL_RUNS)
-def test_generated_test_suite_passes(
-    bake: Baker, tool: str, modes: tuple[str, ...], execution_mode: str
+@pytest.mark.parametrize(("tool", "modes", "execution_mode", "answers"), FULL_RUNS)
+def test_generated_test_suite_passes_with_nothing_skipped(
+    bake: Baker, tool: str, modes: tuple[str, ...], execution_mode: str, answers: dict[str, Any]
 ) -> None:
-    project = bake(tool, modes, execution_mode)
+    project = bake(tool, modes, execution_mode, **answers)
+    if answers:  # a bake only this test makes: check its gates here too
+        lint = run([str(BIN / "ruff"), "check", "--no-cache", "."], project)
+        assert lint.returncode == 0, lint.stdout
+        typed = run([sys.executable, "-m", "mypy", "--no-incremental"], project)
+        assert typed.returncode == 0, typed.stdout
     suite = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
     assert suite.returncode == 0, suite.stdout[-5000:] + suite.stderr[-2000:]
-    assert " passed" in suite.stdout
+    summary = suite.stdout.strip().splitlines()[-1]
+    assert " passed" in summary
+    assert "skipped" not in summary

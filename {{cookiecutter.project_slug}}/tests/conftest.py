@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -46,6 +47,36 @@ def declared_option_names() -> set[str]:
         if isinstance(value, type) and issubclass(value, ConnectorSettings)
         for declared in value.options()
     }
+
+
+def closed_port_url() -> str:
+    """A URL nothing listens on: connection refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def valid_value(option: Any) -> str:
+    """A value the option accepts (an `Option` from connector/options.py)."""
+    if option.field_type == "checkbox":
+        return "1"
+    return str(option.choices[0]) if option.choices else "value"
+
+
+def required_values(settings: Any) -> dict[str, str]:
+    """A valid value for each required option of a settings class, so a run gets past setup."""
+    return {o.name: valid_value(o) for o in settings.options() if o.required}
+
+
+def pass_options(
+    options: Mapping[str, str], env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """run_connector keyword arguments: `env` plus the options, as this connector reads them."""
+    execution_mode = importlib.import_module("connector.settings").EXECUTION_MODE
+    if execution_mode == "command_line_arguments":
+        return {"env": dict(env or {}), "args": [f"--{k}={v}" for k, v in options.items()]}
+    return {"env": {**(env or {}), **options}}
 
 
 def _write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:

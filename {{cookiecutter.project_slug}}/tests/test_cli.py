@@ -1,16 +1,21 @@
+{%- set ns = namespace(required=false) %}
+{%- for mode in ["data_source", "data_service", "export", "export_delta"] if cookiecutter["mode_" ~ mode] %}
+{%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec and spec.get("required") %}
+{%- set ns.required = true %}
+{%- endfor %}
+{%- endfor -%}
 """Specification of the command line: modes, health check, usage errors and exit codes."""
 
 from __future__ import annotations
 
-import socket
 import time
-from typing import Any
 
 import pytest
-from conftest import ConnectorRunner, EmulatorFactory
+from conftest import ConnectorRunner, EmulatorFactory, closed_port_url{% if ns.required %}, pass_options, valid_value{% endif %}
 
 from connector.cli import main
 from connector.modes import MODES
+{%- if ns.required %}
 from connector.options import Option
 from connector.settings import EXECUTION_MODE
 
@@ -21,29 +26,7 @@ REQUIRED = [
     for option in mode.settings.options()
     if option.required
 ]
-
-
-def closed_port_url() -> str:
-    """A URL nothing listens on: connection refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def valid_value(option: Option) -> str:
-    if option.field_type == "checkbox":
-        return "1"
-    if option.choices:
-        return option.choices[0]
-    return "value"
-
-
-def configure(options: dict[str, str]) -> dict[str, Any]:
-    """run_connector keyword arguments passing `options` the way this connector reads them."""
-    if EXECUTION_MODE == "command_line_arguments":
-        return {"args": [f"--{name}={value}" for name, value in options.items()]}
-    return {"env": options}
+{%- endif %}
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -100,6 +83,7 @@ def test_describe_prints_the_dev_portal_setup(run_connector: ConnectorRunner) ->
     result = run_connector("describe", closed_port_url())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+{%- if ns.required %}
 
 
 @pytest.mark.parametrize(("mode", "missing"), REQUIRED, ids=[f"{m}-{o.name}" for m, o in REQUIRED])
@@ -108,7 +92,7 @@ def test_a_missing_required_option_fails_with_one_line_saying_where_to_set_it(
 ) -> None:
     emu = emulator(input=[])
     others = {o.name: valid_value(o) for m, o in REQUIRED if m == mode and o != missing}
-    result = run_connector(mode, emu, **configure(others))
+    result = run_connector(mode, emu, **pass_options(others))
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
@@ -128,3 +112,4 @@ def test_a_configuration_error_without_container_api_still_exits_1_with_one_line
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
     assert missing.name in result.stderr
+{%- endif %}

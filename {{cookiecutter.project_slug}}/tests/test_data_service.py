@@ -7,29 +7,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ConnectorRunner, EmulatorFactory
+from conftest import ConnectorRunner, EmulatorFactory, pass_options, required_values
 
-from connector.settings import EXECUTION_MODE, DataServiceSettings
+from connector.settings import DataServiceSettings
 from emulator import Fault
 
 ROWS = [{"id": str(n), "title": f"Product {n}", "brand": f"Brand {n % 3}"} for n in range(2500)]
-# Values for the required options, so every run gets past configuration.
-REQUIRED = {
-    o.name: "1" if o.field_type == "checkbox" else (o.choices or ("value",))[0]
-    for o in DataServiceSettings.options()
-    if o.required
-}
+REQUIRED = required_values(DataServiceSettings)
 {%- if copies %}
 REQUIRED.update(SOURCE_COLUMN="brand", NEW_COLUMN_NAME="brand_copy")
 {%- endif %}
 
 
 def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
-    """Arguments for run_connector: `env` plus the options, passed as the connector reads them."""
-    values = {**REQUIRED, **options}
-    if EXECUTION_MODE == "command_line_arguments":
-        return {"env": env or {}, "args": [f"--{name}={value}" for name, value in values.items()]}
-    return {"env": {**(env or {}), **values}}
+    return pass_options({**REQUIRED, **options}, env)
 
 
 def test_data_service_writes_back_every_row_it_reads(

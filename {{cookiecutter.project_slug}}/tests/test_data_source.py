@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import socket
 {%- if options.get("FEED_URL") %}
 import threading
 from collections.abc import Iterator
@@ -14,37 +13,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ConnectorRunner, EmulatorFactory
+from conftest import (
+    ConnectorRunner,
+    EmulatorFactory,
+    closed_port_url,
+    pass_options,
+    required_values,
+)
 
 from connector.modes.data_source import SAMPLE_FEED
-from connector.settings import EXECUTION_MODE, DataSourceSettings
+from connector.settings import DataSourceSettings
 from emulator import Fault
 
 SAMPLE_IDS = [json.loads(line)["id"] for line in SAMPLE_FEED.read_text().splitlines() if line]
-# Values for the required options, so every run gets past configuration.
-REQUIRED = {
-    o.name: "1" if o.field_type == "checkbox" else (o.choices or ("value",))[0]
-    for o in DataSourceSettings.options()
-    if o.required
-}
+REQUIRED = required_values(DataSourceSettings)
 {%- if options.get("NAME") %}
 REQUIRED["NAME"] = "Ada"
 {%- endif %}
 
 
 def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
-    """Arguments for run_connector: `env` plus the options, passed as the connector reads them."""
-    values = {**REQUIRED, **options}
-    if EXECUTION_MODE == "command_line_arguments":
-        return {"env": env or {}, "args": [f"--{name}={value}" for name, value in values.items()]}
-    return {"env": {**(env or {}), **values}}
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return pass_options({**REQUIRED, **options}, env)
 
 
 def test_data_source_imports_the_bundled_sample_feed(

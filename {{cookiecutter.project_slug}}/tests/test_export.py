@@ -3,41 +3,30 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
-from conftest import ConnectorRunner, EmulatorFactory
+from conftest import (
+    ConnectorRunner,
+    EmulatorFactory,
+    closed_port_url,
+    pass_options,
+    required_values,
+)
 
 {% if options.get("CHANNEL_URL") -%}
 from connector.channel import CHANNEL_BATCH_SIZE, MAX_REJECTED_SHARE
-from connector.settings import EXECUTION_MODE, FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
+from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 {%- else -%}
-from connector.settings import EXECUTION_MODE, ExportSettings
+from connector.settings import ExportSettings
 {%- endif %}
 from emulator import Fault
 
 PRODUCTS = [{"id": f"P{n}", "title": f"Product {n}", "price": "9.99"} for n in range(250)]
-# Values for the required options, so every run gets past configuration.
-REQUIRED = {
-    o.name: "1" if o.field_type == "checkbox" else (o.choices or ("value",))[0]
-    for o in ExportSettings.options()
-    if o.required
-}
+REQUIRED = required_values(ExportSettings)
 
 
 def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
-    """Arguments for run_connector: `env` plus the options, passed as the connector reads them."""
-    values = {**REQUIRED, **options}
-    if EXECUTION_MODE == "command_line_arguments":
-        return {"env": env or {}, "args": [f"--{name}={value}" for name, value in values.items()]}
-    return {"env": {**(env or {}), **values}}
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return pass_options({**REQUIRED, **options}, env)
 
 
 def without_title(products: list[dict[str, str]], count: int) -> list[dict[str, str]]:

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
-from conftest import ConnectorRunner, EmulatorFactory
+from conftest import (
+    ConnectorRunner,
+    EmulatorFactory,
+    closed_port_url,
+    pass_options,
+    required_values,
+)
 
 from connector.settings import (
     DELTA_KEY,
-    EXECUTION_MODE,
 {%- if options.get("CHANNEL_URL") %}
     FEEDBACK_FILE,
 {%- endif %}
@@ -31,27 +35,11 @@ NEW, MODIFIED, UNCHANGED, DELETED = (
     products("U", 40),
     products("D", 20),
 )
-# Values for the required options, so every run gets past configuration.
-REQUIRED = {
-    o.name: "1" if o.field_type == "checkbox" else (o.choices or ("value",))[0]
-    for o in ExportDeltaSettings.options()
-    if o.required
-}
+REQUIRED = required_values(ExportDeltaSettings)
 
 
 def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
-    """Arguments for run_connector: `env` plus the options, passed as the connector reads them."""
-    values = {**REQUIRED, **options}
-    if EXECUTION_MODE == "command_line_arguments":
-        return {"env": env or {}, "args": [f"--{name}={value}" for name, value in values.items()]}
-    return {"env": {**(env or {}), **values}}
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return pass_options({**REQUIRED, **options}, env)
 
 
 def test_export_delta_fails_with_one_line_when_the_container_api_is_unreachable(

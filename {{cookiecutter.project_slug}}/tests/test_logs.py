@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
 from collections.abc import Iterator
 
 import pytest
-from conftest import EmulatorFactory
+from conftest import EmulatorFactory, closed_port_url
 
 from connector.container_api import ContainerApi
 from connector.logs import (
@@ -24,13 +23,6 @@ from connector.logs import (
 SECRET = "tok-5ecr3t-value"  # noqa: S105 - the value the tests make sure never leaks
 
 log = logging.getLogger("tests.logs")
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
