@@ -45,7 +45,7 @@ def _add_shared(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KIND:N:ACTION",
         help="make the N-th request of KIND (write|read|log|channel|any) answer ACTION "
-        "(an HTTP status, drop, malformed, delay=SECONDS); repeatable",
+        "(an HTTP status, drop, malformed, cut, delay=SECONDS); repeatable",
     )
     parser.add_argument(
         "--channel-reject-rate",

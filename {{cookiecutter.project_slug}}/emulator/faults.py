@@ -1,8 +1,10 @@
 """Fault injection: make the N-th request of a kind fail, so retries and error paths can be tested.
 
 A spec reads `KIND:N:ACTION`, e.g. `write:3:500`, `read:1:drop`, `any:2:malformed`,
-`log:1:delay=0.2`. A faulted request has no effect on the run (nothing is read, written or logged),
-except `delay`, which only postpones normal handling.
+`log:1:delay=0.2`, `write:2:cut`. A faulted request has no effect on the run (nothing is read,
+written or logged), except `delay`, which only postpones normal handling, and `cut`, which
+handles the request normally and then drops the connection half-way through the response: the
+server did the work but the client cannot know it (the case a retry must never repeat).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from dataclasses import dataclass
 #: write = POST /output/{type}; read = GET /input/{type}/next[_batch]; log = POST /logs/{level};
 #: channel = the channel stand-in; any = every Container API request (not /channel, not /_emulator).
 KINDS = ("write", "read", "log", "channel", "any")
+_ACTIONS = ("drop", "malformed", "cut")
 
 
 @dataclass(frozen=True)
 class Fault:
-    """The `n`-th (1-based) request of `kind` gets `action`: a status, drop, malformed, delay=S."""
+    """The `n`-th (1-based) request of `kind` gets `action`: status, drop, malformed, cut, delay=S."""
 
     kind: str
     n: int
@@ -29,9 +32,9 @@ class Fault:
             raise ValueError(f"fault kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if self.n < 1:
             raise ValueError(f"fault request number is 1-based, got {self.n}")
-        if self.status is None and self.delay is None and self.action not in ("drop", "malformed"):
+        if self.status is None and self.delay is None and self.action not in _ACTIONS:
             raise ValueError(
-                f"fault action must be an HTTP status, drop, malformed or delay=SECONDS, "
+                f"fault action must be an HTTP status, drop, malformed, cut or delay=SECONDS, "
                 f"not {self.action!r}"
             )
 

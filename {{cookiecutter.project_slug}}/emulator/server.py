@@ -139,9 +139,12 @@ class _Handler(BaseHTTPRequestHandler):
             match = routes.resolve(self.command, url.path)
             kind, contract = (match.kind if match else None), True
 
+        cut = False
         for fault in emulator.fault_plan.next_request(kind, contract):
             if fault.delay is not None:
                 time.sleep(fault.delay)
+            elif fault.action == "cut":
+                cut = True
             elif fault.action == "drop":
                 self.close_connection = True  # no response at all: the client sees a dead socket
                 return
@@ -169,10 +172,15 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as error:  # a bug must surface as a 500, not a hang
             traceback.print_exc(file=sys.stderr)
             response = json_response(500, {"message": f"Emulator error: {error}"})
-        self._send(response)
+        if cut:
+            self.close_connection = True
+        self._send(response, cut=cut)
 
-    def _send(self, response: Response) -> None:
-        """Status line, headers and body in one write (see module docstring)."""
+    def _send(self, response: Response, *, cut: bool = False) -> None:
+        """Status line, headers and body in one write (see module docstring).
+
+        With `cut`, only half the body is sent before the connection closes.
+        """
         body = response.body or b""
         phrase = HTTPStatus(response.status).phrase if response.status in _STATUSES else "Status"
         head = [f"HTTP/1.1 {response.status} {phrase}"]
@@ -184,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
             head.append("Connection: close")
         payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         if self.command != "HEAD":
-            payload += body
+            payload += body[: len(body) // 2] if cut else body
         try:
             self.wfile.write(payload)
         except OSError:

@@ -67,6 +67,20 @@ def test_data_service_fails_when_a_write_is_rejected_mid_run(
     assert emu.logs()[-1]["level"] == "error"
 
 
+def test_data_service_never_repeats_a_write_whose_answer_was_lost(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    # The server stored batch 2 but the connection dropped mid-answer: retrying could store it
+    # twice, so the run fails instead, and no row reaches the output more than once.
+    emu = emulator(input=ROWS, faults=[Fault(kind="write", n=2, action="cut")])
+    result = run_connector("data-service", emu, **configure())
+    assert result.returncode == 1
+    assert "Container API POST /output/output" in result.stderr
+    ids = [row["id"] for row in emu.output_rows()]
+    assert len(ids) == len(set(ids))
+    assert len(ids) < len(ROWS)
+
+
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [

@@ -515,6 +515,15 @@ def test_malformed_fault_answers_200_with_a_body_that_is_not_json(
         response.json()
 
 
+def test_cut_fault_does_the_work_then_drops_the_connection_mid_response(
+    emulator: EmulatorFactory, connect: Connect
+) -> None:
+    emu = emulator(faults=[Fault("write", 1, "cut")])
+    with pytest.raises(httpx.RemoteProtocolError):
+        connect(emu).post("/output/output", json={"data": [{"id": "1"}]})
+    assert emu.output_rows() == [{"id": "1"}]
+
+
 def test_delay_fault_postpones_a_normal_answer(emulator: EmulatorFactory, connect: Connect) -> None:
     api = connect(emulator(faults=[Fault("any", 1, "delay=0.2")]))
     started = time.monotonic()
