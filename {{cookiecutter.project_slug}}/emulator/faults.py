@@ -21,7 +21,7 @@ _ACTIONS = ("drop", "malformed", "cut")
 
 @dataclass(frozen=True)
 class Fault:
-    """The `n`-th (1-based) request of `kind` gets `action`: status, drop, malformed, cut, delay=S."""
+    """The `n`-th (1-based) request of `kind` gets `action` (see the module docstring)."""
 
     kind: str
     n: int
