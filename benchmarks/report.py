@@ -429,8 +429,8 @@ needs, and how long baking, health checks and the generated test suite take.
 
 From a clean clone, with the template's test tools and the generated project's runtime
 dependencies installed
-(`pip install -e '.[test]' -r '{{cookiecutter.project_slug}}/requirements.txt'`, plus
-`pip install py-spy` for `--profile`):
+(`pip install -r requirements-test.txt`, as for the tests, plus `pip install py-spy` for
+`--profile`):
 
 ```
 python benchmarks/run.py                      # 100k and 1M products (about 15 minutes)

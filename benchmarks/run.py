@@ -187,9 +187,8 @@ def check_requirements(profile: bool) -> None:
             missing.append(module)
     if missing:
         raise SystemExit(
-            f"missing Python packages: {', '.join(missing)}. Install the template's test extra "
-            "and the generated project's requirements, e.g. `pip install -e '.[test]' -r "
-            "'{{cookiecutter.project_slug}}/requirements.txt'` (see docs/benchmarks.md)."
+            f"missing Python packages: {', '.join(missing)}. Install what the template's tests "
+            "use: `pip install -r requirements-test.txt` (see docs/benchmarks.md)."
         )
     if profile and profiling.py_spy() is None:
         with contextlib.suppress(ImportError):
