@@ -183,7 +183,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             rows.append(
                 (
                     f"{name} ≥ {EXPORT_MIN:.1f}x raw bound @ {size:,}",
-                    f"{ratio:.2f}x raw ({read_only:.2f}x raw-read)",
+                    f"{ratio:.2f}x raw" + (f" ({read_only:.2f}x raw-read)" if read_only else ""),
                     verdict(ratio >= EXPORT_MIN, f"{(EXPORT_MIN - ratio) * 100:.0f} points"),
                 )
             )
