@@ -21,7 +21,8 @@ from connector.settings import ExportSettings
 {%- endif %}
 from emulator import Fault
 
-PRODUCTS = [{"id": f"P{n}", "title": f"Product {n}", "price": "9.99"} for n in range(250)]
+# More than two channel batches, so batching, ordering and mid-run failures all show.
+PRODUCTS = [{"id": f"P{n}", "title": f"Product {n}", "price": "9.99"} for n in range(1050)]
 REQUIRED = required_values(ExportSettings)
 
 
@@ -62,12 +63,13 @@ def test_export_sends_every_product_to_the_channel_in_batches(
     result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
     assert result.returncode == 0, result.stderr
     calls = emu.channel_calls()
-    assert [call["products"] for call in calls] == [CHANNEL_BATCH_SIZE, CHANNEL_BATCH_SIZE, 50]
+    full, rest = divmod(len(PRODUCTS), CHANNEL_BATCH_SIZE)
+    assert [call["products"] for call in calls] == [CHANNEL_BATCH_SIZE] * full + [rest]
     assert [i for call in calls for i in call["ids"]] == [p["id"] for p in PRODUCTS]
     final = emu.logs()[-1]
     assert final["level"] == "success"
-    assert final["message"].startswith("Exported 250 products in ")
-    assert final["message"].endswith(": 250 accepted, 0 rejected")
+    assert final["message"].startswith(f"Exported {len(PRODUCTS):,} products in ")
+    assert final["message"].endswith(f": {len(PRODUCTS)} accepted, 0 rejected")
 
 
 def test_export_reports_rejected_products_in_the_feedback_file(
@@ -99,7 +101,9 @@ def test_export_passes_with_a_warning_when_few_products_are_rejected(
     assert result.returncode == 0, result.stderr
     warnings = [line for line in emu.logs() if line["level"] == "warning"]
     assert len(warnings) == 1
-    assert warnings[0]["message"].startswith(f"The channel rejected {few} of 250 products")
+    assert warnings[0]["message"].startswith(
+        f"The channel rejected {few} of {len(PRODUCTS)} products"
+    )
 
 
 def test_export_fails_when_more_than_the_allowed_share_is_rejected(
@@ -109,7 +113,9 @@ def test_export_fails_when_more_than_the_allowed_share_is_rejected(
     emu = emulator(input=without_title(PRODUCTS, many))
     result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
     assert result.returncode == 1
-    assert result.stderr.startswith(f"Run failed: The channel rejected {many} of 250 products")
+    assert result.stderr.startswith(
+        f"Run failed: The channel rejected {many} of {len(PRODUCTS)} products"
+    )
     assert result.stderr.count("\n") == 1
     assert emu.logs()[-1]["level"] == "error"
 
