@@ -154,6 +154,9 @@ class Channel:
         """One attempt. Only what certainly was not processed may be tried again."""
         try:
             response = self._http.post(path, content=content, headers=_JSON)
+            # As in the Container API client: unlink the read body from httpx's response/stream
+            # cycle so each batch (and the request it references) is freed at once, not by the GC.
+            response.stream = httpx.ByteStream(response.content)
         except httpx.ConnectError as error:
             raise _RetryableError(f"Could not reach the channel at {self.url}: {error}") from error
         except httpx.HTTPError as error:  # timeout or dropped connection: maybe processed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import ssl
 from collections.abc import Callable, Iterator
@@ -341,3 +342,25 @@ def test_export_report_summarises_the_counts() -> None:
     report = report_of(7, 2)
     report.skip(5)
     assert report.summary() == "7 accepted, 2 rejected, 5 skipped as unchanged"
+
+
+def test_channel_batches_are_freed_without_waiting_for_the_garbage_collector() -> None:
+    # Memory must not grow with the export: no request or response may outlive its batch.
+    def responses_alive() -> int:
+        return sum(1 for o in gc.get_objects() if isinstance(o, httpx.Response))
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        ids = [p["id"] for p in json.loads(request.content)["products"]]
+        return httpx.Response(200, json={"results": [{"id": i, "status": "ok"} for i in ids]})
+
+    channel = Channel("https://channel.test/api", transport=httpx.MockTransport(handle))
+    gc.collect()
+    gc.disable()
+    try:
+        before = responses_alive()
+        for n in range(200):
+            channel.upsert([{"id": f"{n}-{i}"} for i in range(10)])
+        left_behind = responses_alive() - before
+    finally:
+        gc.enable()
+    assert left_behind < 5  # of the 200 batches sent
