@@ -85,3 +85,12 @@ def test_stripping_removes_only_unchosen_modes(tmp_path: Path) -> None:
 def test_channel_files_go_when_neither_export_mode_is_chosen() -> None:
     assert "channel" in strip.unused_owners(defaults())
     assert "channel" not in strip.unused_owners({**defaults(), "mode_export": True})
+
+
+def test_both_hooks_know_the_same_modes_and_read_booleans_alike() -> None:
+    # Cookiecutter runs each hook as a standalone script, so they cannot share this code.
+    from hooks import pre_gen_project as validate
+
+    assert validate.MODES == strip.MODES
+    for value in (True, False, "yes", "no", "True", "false", "1", "0", " y ", "", None):
+        assert validate.truthy(value) is strip.truthy(value), value
