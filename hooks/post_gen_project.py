@@ -53,8 +53,40 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
+def is_local(source: str) -> bool:
+    """Whether a template source is a path (or file:// URL) that only this machine can read."""
+    remote = ("gh:", "gl:", "bb:", "git@", "git+ssh:", "ssh://", "https://", "http://", "git://")
+    return not source.startswith(remote)
+
+
+def update_notes(answers: dict[str, Any]) -> list[str]:
+    """What stands between this new project and later template releases, if anything.
+
+    Cruft adds the template's commit (`_commit`) to the answers; plain cookiecutter does not,
+    and records nothing an update could start from.
+    """
+    source = str(answers.get("_template", ""))
+    if "_commit" not in answers:
+        return [
+            "Made with plain cookiecutter, which records no template version: to take later "
+            "template releases, link the project once to the template's git URL as its "
+            "README.md, Template updates, says."
+        ]
+    if is_local(source):
+        return [
+            f"Generated from a local path ({source}). Template updates and the weekly template "
+            'check in CI need the template\'s git URL: set "template" in .cruft.json to it, '
+            "then commit."
+        ]
+    return []
+
+
 def main(answers: dict[str, Any]) -> int:
     remove_files_of(Path.cwd(), unused_owners(answers))
+    notes = update_notes(answers)
+    if notes:
+        # A delimited block of its own, so other next steps printed around it stay readable.
+        print("\n---- template updates ----", *notes, "--------------------------", sep="\n")
     return 0
 
 
