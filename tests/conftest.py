@@ -1,4 +1,8 @@
-"""Shared fixtures: bakes are cached per test session (and per xdist worker)."""
+"""Shared fixtures: bakes are cached per test session (and per xdist worker).
+
+Cookiecutter bakes go through pytest-cookies (`cookies_session`: an isolated cookiecutter user
+config, one output folder per bake), copier bakes through copier's own API (tests/bake.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.bake import bake_cookiecutter, bake_copier, mode_answers, working_copy
+from tests.bake import bake_copier, mode_answers, working_copy
 
 Baker = Callable[..., Path]
 
@@ -21,7 +25,9 @@ def template_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bake(tmp_path_factory: pytest.TempPathFactory, template_copy: Path) -> Iterator[Baker]:
+def bake(
+    tmp_path_factory: pytest.TempPathFactory, template_copy: Path, cookies_session: Any
+) -> Iterator[Baker]:
     """bake(tool, modes, execution_mode, **answers) -> project folder, cached per session."""
     cache: dict[tuple[Any, ...], Path] = {}
     root = tmp_path_factory.mktemp("bakes")
@@ -37,7 +43,10 @@ def bake(tmp_path_factory: pytest.TempPathFactory, template_copy: Path) -> Itera
             out = root / f"{len(cache):03d}-{tool}"
             merged = {**mode_answers(modes, execution_mode), **answers}
             if tool == "cookiecutter":
-                cache[key] = bake_cookiecutter(merged, out, template=template_copy)
+                result = cookies_session.bake(extra_context=merged, template=str(template_copy))
+                if result.exception is not None:
+                    raise result.exception
+                cache[key] = result.project_path
             else:
                 cache[key] = bake_copier(merged, out, template=template_copy)
         return cache[key]

@@ -1,26 +1,61 @@
-"""A generated project pulls later template changes and keeps its own edits.
+"""The life of a generated repo across template releases, with copier and cruft.
 
-The flow a user follows months after generating: template tag v1 → generate →
-commit → edit locally → the template moves on to tag v2 → `copier update` (or
-`cruft update`) → the template's change arrives, the local edit survives.
+A throwaway template git repo holds three releases: v0.1.0 is the first round (commit
+c275b0a, runtime inside `connector/`), v0.2.0 is the working tree (the `cde_runtime/` layout),
+v0.3.0 adds a change to a template-owned file, a shared file and an author-owned handler; an
+untagged commit follows it. Each test generates a repo, edits it as an author would, updates it
+and checks what arrived, what was kept, and that whatever could not be merged is loud.
+
+Cost: generated suites are never run whole here (tests/test_generated.py does that for fresh
+bakes); each scenario runs the generated repo's own leftovers check, the author's test and
+`python main.py describe` (imports every handler), which is what an update can break.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tarfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from tests.bake import working_copy
+from tests.bake import TEMPLATE, working_copy
 
 pytestmark = pytest.mark.slow
 
+FIRST_ROUND = "c275b0a"  # the commit released as v0.1.0 (runtime inside connector/)
 HANDLER = Path("connector/modes/data_source.py")
-LOCAL_EDIT = "# Local edit: our own import rules go here.\n"
-TEMPLATE_CHANGE = "Template v2 was here.\n"
+EXPORT_HANDLER = Path("connector/modes/export.py")
+# The author's edits: a mapping rule in the handler, and a test of it.
+ORIGINAL_MAPPING = "    return product\n"
+AUTHOR_MAPPING = '    return {**product, "source": "acme"}\n'
+AUTHOR_TEST = Path("tests/test_mapping.py")
+AUTHOR_TEST_TEXT = '''"""Our own mapping rule."""
+
+from connector.modes.data_source import to_platform_product
+
+
+def test_products_are_tagged_with_their_source() -> None:
+    assert to_platform_product({"id": "1"}) == {"id": "1", "source": "acme"}
+'''
+# An option the author added through the answers (replayed by every update).
+REGION = {"type": "select", "choices": ["eu", "us"], "default": "eu", "description": "Region."}
+# What v0.3.0 changes.
+RUNTIME_FILE = Path("cde_runtime/errors.py")
+RUNTIME_CHANGE = "\n# Template v0.3.0 was here.\n"
+DOCS_FILE = Path("docs/changes.md")
+DOCS_TEXT = "Template v0.3.0 was here.\n"
+HANDLER_LINE = '"""Data source: import products into the platform.\n'
+HANDLER_LINE_V3 = '"""Data source: import products into the platform (template v0.3.0).\n'
+HANDLER_LINE_AUTHOR = '"""Data source: import products from Acme.\n'
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -36,41 +71,129 @@ def git(cwd: Path, *args: str) -> str:
 
 def commit_all(repo: Path, message: str) -> None:
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
 
 
-@pytest.fixture
-def template_repo(tmp_path: Path) -> Path:
-    """The template in its own git repo, tagged v1."""
-    repo = working_copy(tmp_path / "template")
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def release(repo: Path, tag: str, message: str) -> None:
+    commit_all(repo, message)
+    git(repo, "tag", "-a", tag, "-m", tag)
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template's git repo with releases v0.1.0, v0.2.0, v0.3.0 and a later commit."""
+    root = tmp_path_factory.mktemp("releases")
+    repo = root / "template"
+    repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    commit_all(repo, "v1")
-    git(repo, "tag", "v1")
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", FIRST_ROUND],
+            cwd=TEMPLATE,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(
+            f"The update tests build release v0.1.0 from commit {FIRST_ROUND}: run them in a "
+            "full clone of the template (git fetch --unshallow)."
+        ) from error
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(repo, filter="data")
+    release(repo, "v0.1.0", "First round")
+
+    git(repo, "rm", "-rq", ".")
+    current = working_copy(root / "current")
+    for path in current.iterdir():
+        path.rename(repo / path.name)
+    release(repo, "v0.2.0", "cde_runtime layout")
+
+    project = repo / "{{cookiecutter.project_slug}}"
+    runtime = project / RUNTIME_FILE
+    runtime.write_text(runtime.read_text(encoding="utf-8") + RUNTIME_CHANGE, encoding="utf-8")
+    (project / DOCS_FILE).write_text(DOCS_TEXT, encoding="utf-8")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\n" + DOCS_TEXT, encoding="utf-8")
+    replace_in(project / HANDLER, HANDLER_LINE, HANDLER_LINE_V3)
+    release(repo, "v0.3.0", "A later release")
+
+    (repo / "NOTES.md").write_text("Work after v0.3.0, not released.\n", encoding="utf-8")
+    commit_all(repo, "Unreleased work")
     return repo
 
 
-def release_v2(template: Path) -> None:
-    """A later template release: a new docs file and a changed shared file."""
-    project = template / "{{cookiecutter.project_slug}}"
-    (project / "docs" / "changes.md").write_text(TEMPLATE_CHANGE, encoding="utf-8")
-    readme = project / "README.md"
-    readme.write_text(readme.read_text(encoding="utf-8") + "\n" + TEMPLATE_CHANGE, encoding="utf-8")
-    commit_all(template, "v2")
-    git(template, "tag", "v2")
+@contextmanager
+def quiet_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # copier's DirtyLocalWarning and friends
+        yield
 
 
-def start_project(project: Path) -> None:
-    """What a user does right after generating: commit, then edit and commit."""
+def copier_copy(
+    template: Path, dest: Path, ref: str | None, *, overwrite: bool = False, **data: Any
+) -> Path:
+    from copier import run_copy
+
+    with quiet_warnings():
+        run_copy(
+            str(template),
+            dest,
+            data=data,
+            defaults=True,
+            vcs_ref=ref,
+            overwrite=overwrite,
+            quiet=True,
+        )
+    return dest
+
+
+def copier_update(project: Path, ref: str | None = None, **data: Any) -> None:
+    from copier import run_update
+
+    with quiet_warnings():
+        run_update(project, data=data, defaults=True, overwrite=True, quiet=True, vcs_ref=ref)
+
+
+def cruft_create(template: Path, out: Path, ref: str, **context: Any) -> Path:
+    import cruft
+
+    return Path(
+        cruft.create(
+            str(template), checkout=ref, output_dir=out, no_input=True, extra_context=context
+        )
+    )
+
+
+def cruft_update(project: Path, ref: str, **context: Any) -> None:
+    import cruft
+
+    assert cruft.update(
+        project,
+        checkout=ref,
+        skip_apply_ask=True,
+        allow_untracked_files=False,
+        extra_context=context or None,
+    )
+
+
+def author_edits(project: Path) -> None:
+    """Commit the generated repo, then the author's mapping rule and its test."""
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "Generated")
-    handler = project / HANDLER
-    handler.write_text(LOCAL_EDIT + handler.read_text(encoding="utf-8"), encoding="utf-8")
-    commit_all(project, "Local edit")
+    replace_in(project / HANDLER, ORIGINAL_MAPPING, AUTHOR_MAPPING)
+    (project / AUTHOR_TEST).write_text(AUTHOR_TEST_TEXT, encoding="utf-8")
+    commit_all(project, "Our mapping")
 
 
-def run_suite(project: Path) -> subprocess.CompletedProcess[str]:
+def run_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
+        [sys.executable, *args],
         cwd=project,
         capture_output=True,
         text=True,
@@ -79,77 +202,338 @@ def run_suite(project: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_copier_update_brings_template_changes_and_keeps_local_edits(
+def leftovers_check(project: Path) -> subprocess.CompletedProcess[str]:
+    """The generated check the README's update steps run."""
+    return run_in(
+        project,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/runtime/test_template_update.py",
+    )
+
+
+def assert_healthy(project: Path, *tests: str) -> None:
+    """No leftovers, every handler imports, the given generated tests pass."""
+    suite = run_in(
+        project,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/runtime/test_template_update.py",
+        *tests,
+    )
+    assert suite.returncode == 0, suite.stdout[-4000:]
+    describe = run_in(project, "main.py", "describe")
+    assert describe.returncode == 0, describe.stderr[-4000:]
+
+
+def assert_author_edits_kept(project: Path) -> None:
+    assert AUTHOR_MAPPING in (project / HANDLER).read_text(encoding="utf-8")
+    assert (project / AUTHOR_TEST).read_text(encoding="utf-8") == AUTHOR_TEST_TEXT
+
+
+def assert_v3_arrived(project: Path) -> None:
+    assert (project / RUNTIME_FILE).read_text(encoding="utf-8").endswith(RUNTIME_CHANGE)
+    assert (project / DOCS_FILE).read_text(encoding="utf-8") == DOCS_TEXT
+    assert DOCS_TEXT in (project / "README.md").read_text(encoding="utf-8")
+    assert HANDLER_LINE_V3 in (project / HANDLER).read_text(encoding="utf-8")
+
+
+def weekly_check(project: Path) -> subprocess.CompletedProcess[str]:
+    """The generated CI's `template-update` step, run as GitHub runs it (bash -e)."""
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    script = workflow["jobs"]["template-update"]["steps"][-1]["run"]
+    return subprocess.run(
+        ["bash", "-e", "-c", script], cwd=project, capture_output=True, text=True, check=False
+    )
+
+
+# --- migration from the first round's layout (v0.1.0 -> v0.2.0) -------------------------------
+
+OLD_RUNTIME = (
+    "connector/cli.py",
+    "connector/container_api",
+    "connector/logs.py",
+    "tests/test_cli.py",
+)
+MIGRATION_ANSWERS: dict[str, Any] = {
+    "mode_export": True,
+    "data_source_options": {
+        "NAME": {"type": "input", "required": True, "default": "World", "description": "Who."},
+        "REGION": REGION,
+    },
+}
+
+
+def assert_migrated(project: Path) -> None:
+    for old in OLD_RUNTIME:
+        assert not (project / old).exists(), f"{old} survived the layout move"
+    assert (project / "cde_runtime" / "__init__.py").is_file()
+    handler = (project / HANDLER).read_text(encoding="utf-8")
+    assert "from cde_runtime import" in handler
+    assert "from connector.container_api" not in handler
+    assert_author_edits_kept(project)
+    assert "REGION" in (project / "docs" / "dev-portal.md").read_text(encoding="utf-8")
+    # The author's test, and the test proving the added option reached code and docs alike.
+    assert_healthy(project, str(AUTHOR_TEST), "tests/runtime/test_describe.py")
+
+
+def test_copier_update_moves_a_first_round_repo_to_the_new_layout(
     tmp_path: Path, template_repo: Path
 ) -> None:
-    from copier import run_copy, run_update
+    project = copier_copy(template_repo, tmp_path / "project", "v0.1.0", **MIGRATION_ANSWERS)
+    assert (project / "connector" / "cli.py").is_file()
+    author_edits(project)
 
-    project = tmp_path / "project"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        run_copy(str(template_repo), project, defaults=True, vcs_ref="v1", quiet=True)
-    assert "_commit: v1" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
-    start_project(project)
-    release_v2(template_repo)
+    copier_update(project, "v0.2.0")
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        run_update(project, defaults=True, overwrite=True, quiet=True, vcs_ref="v2")
-
-    assert (project / "docs" / "changes.md").read_text(encoding="utf-8") == TEMPLATE_CHANGE
-    assert TEMPLATE_CHANGE in (project / "README.md").read_text(encoding="utf-8")
-    assert (project / HANDLER).read_text(encoding="utf-8").startswith(LOCAL_EDIT)
-    assert "_commit: v2" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
-    suite = run_suite(project)
-    assert suite.returncode == 0, suite.stdout[-4000:]
+    assert "_commit: v0.2.0" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    assert_migrated(project)
 
 
-def test_copier_update_can_switch_a_mode_on(tmp_path: Path, template_repo: Path) -> None:
-    from copier import run_copy, run_update
+def test_cruft_update_moves_a_first_round_repo_to_the_new_layout(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    project = cruft_create(template_repo, tmp_path / "out", "v0.1.0", **MIGRATION_ANSWERS)
+    assert (project / "connector" / "cli.py").is_file()
+    author_edits(project)
 
-    project = tmp_path / "project"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        run_copy(str(template_repo), project, defaults=True, vcs_ref="v1", quiet=True)
-    start_project(project)
-    assert not (project / "connector" / "modes" / "export.py").exists()
+    cruft_update(project, "v0.2.0")
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        run_update(
-            project,
-            data={"mode_export": True},
-            defaults=True,
-            overwrite=True,
-            quiet=True,
-            vcs_ref="v1",
-        )
+    assert_migrated(project)
 
-    assert (project / "connector" / "modes" / "export.py").is_file()
+
+# --- a release arrives (v0.2.0 -> v0.3.0), and the weekly check sees it ------------------------
+
+
+def test_copier_repo_takes_a_release_and_the_weekly_check_follows(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    project = copier_copy(template_repo, tmp_path / "project", "v0.2.0")
+    author_edits(project)
+
+    outdated = weekly_check(project)
+    assert outdated.returncode == 1, outdated.stdout + outdated.stderr
+    assert "v0.3.0" in outdated.stdout
+    assert "copier update" in outdated.stdout
+
+    copier_update(project)  # no ref: copier takes the newest release tag, not the later commit
+
+    assert "_commit: v0.3.0" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    assert not (project / "NOTES.md").exists()
+    assert_v3_arrived(project)
+    assert_author_edits_kept(project)
+    commit_all(project, "Template v0.3.0")
+    current = weekly_check(project)  # an unreleased template commit exists: still up to date
+    assert current.returncode == 0, current.stdout + current.stderr
+    assert_healthy(project, str(AUTHOR_TEST))
+
+
+def test_cruft_repo_takes_a_release_and_the_weekly_check_follows(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    project = cruft_create(template_repo, tmp_path / "out", "v0.2.0")
+    author_edits(project)
+
+    outdated = weekly_check(project)
+    assert outdated.returncode == 1, outdated.stdout + outdated.stderr
+    assert "cruft update --checkout v0.3.0" in outdated.stdout
+
+    cruft_update(project, "v0.3.0")
+
+    assert_v3_arrived(project)
+    assert_author_edits_kept(project)
+    commit_all(project, "Template v0.3.0")
+    current = weekly_check(project)
+    assert current.returncode == 0, current.stdout + current.stderr
+    # A cruft repo generated from the unreleased commit after v0.3.0 is up to date too.
+    later = cruft_create(template_repo, tmp_path / "later", "main")
+    assert weekly_check(later).returncode == 0
+
+
+def test_weekly_check_names_the_fix_when_it_cannot_check(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    project = copier_copy(template_repo, tmp_path / "project", "v0.3.0")
+    answers = project / ".copier-answers.yml"
+    replace_in(answers, f"_src_path: {template_repo}", "_src_path: /home/someone/template")
+    moved = weekly_check(project)
+    assert moved.returncode == 1
+    assert "local path" in moved.stdout
+    assert ".copier-answers.yml" in moved.stdout
+
+    answers.unlink()
+    unlinked = weekly_check(project)
+    assert unlinked.returncode == 1
+    assert "not linked to its template" in unlinked.stdout
+
+
+# --- conflicts are loud -----------------------------------------------------------------------
+
+
+def test_a_conflicting_copier_update_is_named_by_the_generated_check(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    project = copier_copy(template_repo, tmp_path / "project", "v0.2.0")
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "Generated")
+    replace_in(project / HANDLER, HANDLER_LINE, HANDLER_LINE_AUTHOR)  # the line v0.3.0 changes
+    commit_all(project, "Our docstring")
+
+    copier_update(project, "v0.3.0")  # exits normally, leaving markers in a docstring
+
+    assert "<" * 7 in (project / HANDLER).read_text(encoding="utf-8")
+    check = leftovers_check(project)
+    assert check.returncode != 0
+    assert (
+        "Conflict markers left by a template update or a merge: keep the right lines"
+        in check.stdout
+    )
+    assert str(HANDLER) in check.stdout
+
+
+def test_a_conflicting_cruft_update_is_named_by_the_generated_check(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    project = cruft_create(template_repo, tmp_path / "out", "v0.2.0")
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "Generated")
+    replace_in(project / HANDLER, HANDLER_LINE, HANDLER_LINE_AUTHOR)
+    commit_all(project, "Our docstring")
+
+    cruft_update(project, "v0.3.0")
+
+    check = leftovers_check(project)
+    assert check.returncode != 0
+    assert str(HANDLER) in check.stdout  # as conflict markers or as data_source.py.rej
+
+
+# --- switching modes on and off -----------------------------------------------------------------
+
+
+def test_copier_switches_modes_on_and_off_edited_or_not(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    project = copier_copy(template_repo, tmp_path / "project", "v0.3.0")
+    author_edits(project)
+
+    copier_update(project, "v0.3.0", mode_export=True)
+    assert (project / EXPORT_HANDLER).is_file()
     assert (project / "tests" / "test_export.py").is_file()
-    assert "mode_export: true" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
-    assert (project / HANDLER).read_text(encoding="utf-8").startswith(LOCAL_EDIT)
-    suite = run_suite(project)
-    assert suite.returncode == 0, suite.stdout[-4000:]
+    assert_author_edits_kept(project)
+    replace_in(project / EXPORT_HANDLER, '"""Export:', '"""Our export:')
+    commit_all(project, "Export on, edited")
+
+    copier_update(project, "v0.3.0", mode_export=False)
+    assert not (project / EXPORT_HANDLER).exists()  # edited, and deleted all the same
+    assert not (project / "connector" / "channel.py").exists()
+    assert_author_edits_kept(project)
+    assert_healthy(project, str(AUTHOR_TEST))
 
 
-def test_cruft_update_brings_template_changes_and_keeps_local_edits(
+def test_cruft_switches_modes_on_and_off_edited_or_not(tmp_path: Path, template_repo: Path) -> None:
+    project = cruft_create(template_repo, tmp_path / "out", "v0.3.0")
+    author_edits(project)
+
+    cruft_update(project, "v0.3.0", mode_export=True)
+    assert (project / EXPORT_HANDLER).is_file()
+    assert (project / "tests" / "test_export.py").is_file()
+    replace_in(project / EXPORT_HANDLER, '"""Export:', '"""Our export:')
+    commit_all(project, "Export on, edited")
+
+    cruft_update(project, "v0.3.0", mode_export=False)
+    # git cannot delete a file whose content differs: the edited handler stays, and is named.
+    assert (project / EXPORT_HANDLER).is_file()
+    assert not (project / "connector" / "channel.py").exists()
+    check = leftovers_check(project)
+    assert check.returncode != 0
+    assert str(EXPORT_HANDLER) in check.stdout
+    git(project, "rm", "-q", str(EXPORT_HANDLER))  # the README's fix
+    assert_author_edits_kept(project)
+    assert_healthy(project, str(AUTHOR_TEST))
+
+
+# --- a plain cookiecutter repo joins the update path ---------------------------------------------
+
+
+def test_a_plain_cookiecutter_repo_links_with_copier_and_updates(
+    tmp_path: Path, template_repo: Path, cookies: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    v2 = tmp_path / "v0.2.0"
+    git(template_repo, "worktree", "add", "-q", "--detach", str(v2), "v0.2.0")
+    try:
+        result = cookies.bake(extra_context={"mode_export": True}, template=str(v2))
+    finally:
+        git(template_repo, "worktree", "remove", "--force", str(v2))
+    assert result.exception is None, result.exception
+    assert "Made with plain cookiecutter" in capfd.readouterr().out
+    project = result.project_path
+    assert not (project / ".copier-answers.yml").exists()
+    assert not (project / ".cruft.json").exists()
+    author_edits(project)
+
+    # The README's link: same answers, the release it came from, keep only the answers file.
+    copier_copy(template_repo, project, "v0.2.0", overwrite=True, mode_export=True)
+    git(project, "add", ".copier-answers.yml")
+    git(project, "checkout", "--", ".")
+    assert git(project, "status", "--porcelain") == "A  .copier-answers.yml\n"
+    assert_author_edits_kept(project)
+    commit_all(project, "Link to the template")
+
+    copier_update(project)
+
+    assert_v3_arrived(project)
+    assert_author_edits_kept(project)
+    assert (project / EXPORT_HANDLER).is_file()
+    assert_healthy(project, str(AUTHOR_TEST))
+
+
+def test_a_plain_cookiecutter_repo_links_with_cruft_and_updates(
     tmp_path: Path, template_repo: Path
 ) -> None:
     import cruft
 
-    project = Path(
-        cruft.create(str(template_repo), checkout="v1", output_dir=tmp_path / "out", no_input=True)
+    project = cruft_create(template_repo, tmp_path / "out", "v0.2.0", mode_export=True)
+    (project / ".cruft.json").unlink()  # what plain cookiecutter leaves: no answers file
+    author_edits(project)
+
+    cruft.link(
+        str(template_repo),
+        project_dir=project,
+        checkout="v0.2.0",
+        no_input=True,
+        extra_context={"mode_export": True},
     )
-    assert (project / ".cruft.json").is_file()
-    assert not (project / ".copier-answers.yml").exists()
-    start_project(project)
-    release_v2(template_repo)
+    recorded = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert recorded["commit"] == git(template_repo, "rev-parse", "v0.2.0^{commit}").strip()
+    commit_all(project, "Link to the template")
 
-    assert cruft.check(project, checkout="v2") is False
-    cruft.update(project, checkout="v2", skip_apply_ask=True, allow_untracked_files=False)
+    cruft_update(project, "v0.3.0")
 
-    assert (project / "docs" / "changes.md").read_text(encoding="utf-8") == TEMPLATE_CHANGE
-    assert TEMPLATE_CHANGE in (project / "README.md").read_text(encoding="utf-8")
-    assert (project / HANDLER).read_text(encoding="utf-8").startswith(LOCAL_EDIT)
-    assert cruft.check(project, checkout="v2") is True
+    assert_v3_arrived(project)
+    assert_author_edits_kept(project)
+
+
+# --- what generating says about updates ----------------------------------------------------------
+
+
+def test_generating_from_a_local_path_warns_that_updates_need_the_git_url(
+    tmp_path: Path, template_repo: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from copier import run_copy
+
+    with quiet_warnings():
+        run_copy(str(template_repo), tmp_path / "copier", defaults=True, vcs_ref="v0.3.0")
+    said = capfd.readouterr()
+    assert "Generated from a local path" in said.out + said.err
+    assert "_src_path" in said.out + said.err
+
+    cruft_create(template_repo, tmp_path / "cruft", "v0.3.0")
+    said = capfd.readouterr()
+    assert "Generated from a local path" in said.out
+    assert '"template" in .cruft.json' in said.out
