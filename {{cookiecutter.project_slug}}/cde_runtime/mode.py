@@ -11,6 +11,11 @@ from cde_runtime.options import ConnectorSettings
 
 S = TypeVar("S", bound=ConnectorSettings)
 
+#: The platform's four modes; a connector offers some of them (connector/modes/__init__.py).
+PLATFORM_MODES = ("data-source", "data-service", "export", "export-delta")
+#: The modes that deliver to a channel (and share connector/channel.py).
+CHANNEL_MODES = ("export", "export-delta")
+
 
 @dataclass(frozen=True)
 class Mode(Generic[S]):
