@@ -5,18 +5,27 @@
     python3 dev.py lock [--upgrade] # re-lock after editing pyproject.toml; --upgrade refreshes pins
     python3 dev.py sync             # only prepare .venv (for an editor or `uv run`)
 
-Every command first makes `.venv` match uv.lock (runtime and dev tools), then runs inside it.
-The first time it creates `.venv` and installs uv there from PyPI, the version uv.lock pins;
-after that the check takes milliseconds. Standard library only: it runs before anything exists.
+Every command first makes `.venv` match uv.lock (runtime and dev tools), then runs inside it;
+when nothing changed that takes milliseconds. The first time, `.venv` does not exist and neither
+may pip: dev.py downloads the uv build for this machine that uv.lock pins (checking its hash
+from the lock), and that uv creates `.venv` with everything in it, uv included. Standard library
+only: this file runs before anything is installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import os
+import platform
 import subprocess
 import sys
+import tempfile
+import urllib.request
+import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -35,13 +44,58 @@ class SetupError(Exception):
     """A step of the setup failed; the message says what to do."""
 
 
-def locked_uv_version() -> str:
-    """The uv version uv.lock pins in the dev group: one uv for every machine and CI."""
+def locked_uv_wheels() -> list[dict[str, Any]]:
+    """The builds of the uv that uv.lock pins (its dev group), with their URLs and hashes."""
     import tomllib  # imported late: main() first tells Python 3.10 and older to upgrade
 
     with (ROOT / "uv.lock").open("rb") as lock:
         packages = tomllib.load(lock)["package"]
-    return str(next(package["version"] for package in packages if package["name"] == "uv"))
+    [uv] = [package for package in packages if package["name"] == "uv"]
+    return list(uv["wheels"])
+
+
+def platform_tag_matches(tag: str) -> bool:
+    """Whether a wheel's platform tag (e.g. manylinux_2_17_x86_64) runs on this machine."""
+    machine = platform.machine().lower()
+    if sys.platform == "darwin":
+        return tag.startswith("macosx_") and tag.endswith(f"_{machine}")
+    if os.name == "nt":
+        windows = {"amd64": "win_amd64", "arm64": "win_arm64", "x86": "win32"}
+        return tag == windows.get(machine)
+    libc = "manylinux_" if platform.libc_ver()[0] == "glibc" else "musllinux_"
+    return tag.startswith(libc) and tag.endswith(f"_{machine}")
+
+
+def locked_uv_wheel() -> dict[str, Any]:
+    """The build of the locked uv that runs on this machine."""
+    for wheel in locked_uv_wheels():
+        tags = wheel["url"].rsplit("/", 1)[-1].removesuffix(".whl").split("-")[-1].split(".")
+        if any(platform_tag_matches(tag) for tag in tags):
+            return wheel
+    raise SetupError(
+        f"uv.lock has no uv build for {sys.platform} {platform.machine()}: install uv"
+        " (https://docs.astral.sh/uv/), run `uv sync`, then the command again."
+    )
+
+
+def download_uv(folder: Path) -> Path:
+    """The locked uv for this machine, from PyPI, hash-checked, unpacked into `folder`."""
+    wheel = locked_uv_wheel()
+    try:
+        with urllib.request.urlopen(wheel["url"], timeout=120) as response:  # noqa: S310 - https URL from uv.lock
+            content = response.read()
+    except OSError as error:
+        raise SetupError(
+            f"Could not download uv from PyPI ({error}): check the internet connection."
+        ) from error
+    if "sha256:" + hashlib.sha256(content).hexdigest() != wheel["hash"]:
+        raise SetupError(f"The download of {wheel['url']} does not match uv.lock's hash.")
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        [member] = [name for name in archive.namelist() if name.endswith(f"/scripts/uv{SUFFIX}")]
+        binary = folder / f"uv{SUFFIX}"
+        binary.write_bytes(archive.read(member))
+    binary.chmod(0o755)
+    return binary
 
 
 def call(*command: str | Path) -> int:
@@ -65,17 +119,14 @@ def venv_env() -> dict[str, str]:
 
 
 def install_uv() -> None:
-    """Create .venv with pip and put the locked uv in it; uv installs everything else."""
+    """Create .venv from uv.lock with a uv fetched for the purpose; it holds uv from then on."""
     if UV.exists():
         return
-    print(f"First run: creating {VENV.name} and installing the locked packages.", file=sys.stderr)
-    created = subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=False)  # noqa: S603
-    if created.returncode != 0:
-        raise SetupError(
-            "Python could not create .venv: install your system's venv module"
-            " (Debian/Ubuntu: sudo apt install python3-venv) and run the command again."
-        )
-    setup_step(PYTHON, "-m", "pip", "install", "--quiet", f"uv=={locked_uv_version()}")
+    print(f"First run: creating {VENV.name} with the packages of uv.lock.", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="uv-") as folder:
+        uv = download_uv(Path(folder))
+        # --frozen: exactly what the lock says, even while pyproject.toml is being edited.
+        setup_step(uv, "sync", "--frozen", "--quiet", "--python", sys.executable)
 
 
 def sync() -> None:

@@ -1,13 +1,19 @@
-"""requirements.txt, what the image installs, is exactly uv.lock's runtime part with hashes.
+"""requirements.txt, what the image installs, is exactly uv.lock's runtime part with hashes;
+dev.py bootstraps the uv that uv.lock pins.
 
 Dependabot and `uv lock` update uv.lock only; this fails until requirements.txt is exported again.
 """
 
 from __future__ import annotations
 
+import io
+import platform
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 import dev
 
@@ -41,3 +47,36 @@ def test_the_image_gets_exact_pins_with_hashes_and_no_dev_tools() -> None:
     for entry in requirements:
         assert "==" in entry.split()[0], f"not an exact pin: {entry}"
         assert " --hash=sha256:" in entry, f"no hash: {entry}"
+
+
+@pytest.mark.parametrize(
+    ("system", "machine", "libc", "build"),
+    [
+        ("linux", "x86_64", "glibc", "-manylinux_2_17_x86_64."),
+        ("linux", "aarch64", "glibc", "-manylinux_2_17_aarch64."),
+        ("linux", "x86_64", "", "-musllinux_1_1_x86_64."),
+        ("darwin", "arm64", "", "-macosx_11_0_arm64."),
+        ("darwin", "x86_64", "", "-macosx_10_12_x86_64."),
+    ],
+)
+def test_dev_py_picks_the_locked_uv_build_of_the_machine(
+    monkeypatch: pytest.MonkeyPatch, system: str, machine: str, libc: str, build: str
+) -> None:
+    monkeypatch.setattr(sys, "platform", system)
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+    monkeypatch.setattr(platform, "libc_ver", lambda: (libc, ""))
+    wheel = dev.locked_uv_wheel()
+    assert build in wheel["url"]
+    assert wheel["hash"].startswith("sha256:")
+
+
+def test_dev_py_refuses_a_uv_download_that_does_not_match_the_lock(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(platform, "libc_ver", lambda: ("glibc", ""))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *_a, **_k: io.BytesIO(b"tampered"))
+    with pytest.raises(dev.SetupError, match=r"does not match uv\.lock's hash"):
+        dev.download_uv(tmp_path)
+    assert list(tmp_path.iterdir()) == []
