@@ -3,8 +3,9 @@
 "Bare" here: PATH holds only `python3` (the interpreter this suite's venv was made from, outside
 any venv) and `git`; no `python`, `pip`, `uv` or `copier` command, no active venv, a fresh HOME,
 and each generated command runs in its own fresh copy of the project, without `.venv`. Packages
-come from PyPI as they would for a new user; only pip's and uv's download caches are kept
-between runs, for speed. One test, since it installs for real.
+come from PyPI as they would for a new user (copier through pip; the connector's uv build, then
+everything else through it); only pip's and uv's download caches are kept between runs, for
+speed. One test, since it installs for real.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ pytestmark = pytest.mark.slow
 
 CACHE = Path.home() / ".cache" / "connector-template-tests"
 # Network and certificate settings of this machine stay: they are how it reaches PyPI at all.
-KEEP = re.compile(r"PROXY|CERT|CA_BUNDLE|SSL|^PIP_(INDEX|EXTRA_INDEX|FIND_LINKS|TRUSTED)|^LANG$|^CI$")
+KEEP = re.compile(
+    r"PROXY|CERT|CA_BUNDLE|SSL|^PIP_(INDEX|EXTRA_INDEX|FIND_LINKS|TRUSTED)|^UV_(DEFAULT_)?INDEX"
+    r"|^LANG$|^CI$"
+)
 
 
 def bare_machine(home: Path) -> dict[str, str]:
