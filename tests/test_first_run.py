@@ -73,9 +73,7 @@ def sh(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProc
     return result
 
 
-def test_the_readme_commands_work_on_a_bare_machine(
-    template_copy: Path, tmp_path: Path
-) -> None:
+def test_the_readme_commands_work_on_a_bare_machine(template_copy: Path, tmp_path: Path) -> None:
     env = bare_machine(tmp_path / "home")
     work = tmp_path / "work"
     work.mkdir()
