@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+from tests.bake import TEMPLATE
 
 CACHE = Path.home() / ".cache" / "connector-template-tests"
 # Network and certificate settings of this machine stay: they are how it reaches PyPI at all.
@@ -51,12 +51,25 @@ def bare_machine(home: Path) -> dict[str, str]:
     return env
 
 
-def commands_in(readme: Path, heading: str) -> list[str]:
-    """The commands of the first code block under `heading`, comments left out."""
+def commands_in(readme: Path, heading: str, block: int = 0) -> list[str]:
+    """The commands of a code block under `heading` (the first by default), comments left out."""
     section = readme.read_text(encoding="utf-8").split(f"\n## {heading}\n", 1)[1]
-    block = re.search(r"```(?:sh|bash)\n(.*?)```", section, re.DOTALL)
-    assert block, f"no code block under {heading}"
-    return [line for line in block.group(1).splitlines() if line and not line.startswith("#")]
+    section = section.split("\n## ", 1)[0]
+    blocks = re.findall(r"```(?:sh|bash)\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) > block, f"no code block {block} under {heading}"
+    return [line for line in blocks[block].splitlines() if line and not line.startswith("#")]
+
+
+def test_ci_runs_the_template_readme_test_command() -> None:
+    [test_command] = commands_in(TEMPLATE / "README.md", "Two commands", block=1)
+    assert test_command == "python3 run-tests.py"
+    script = (TEMPLATE / ".ci/run").read_text(encoding="utf-8").splitlines()
+    steps = [line for line in script if line.strip() and not line.lstrip().startswith("#")]
+    assert steps[-1].split(" --")[0] == test_command, "CI must run the README's test command"
+    [generate] = commands_in(TEMPLATE / "README.md", "Two commands")
+    copier_pin = re.search(r"copier==[\w.]+", generate)
+    assert copier_pin, generate
+    assert copier_pin.group(0) in (TEMPLATE / "requirements-test.txt").read_text().splitlines()
 
 
 def sh(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -73,6 +86,7 @@ def sh(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProc
     return result
 
 
+@pytest.mark.slow
 def test_the_readme_commands_work_on_a_bare_machine(template_copy: Path, tmp_path: Path) -> None:
     env = bare_machine(tmp_path / "home")
     work = tmp_path / "work"
