@@ -6,10 +6,10 @@
     python3 dev.py sync             # only prepare .venv (for an editor or `uv run`)
 
 Every command first makes `.venv` match uv.lock (runtime and dev tools), then runs inside it;
-when nothing changed that takes well under a second. The first time, `.venv` does not exist and neither
-may pip: dev.py downloads the uv build for this machine that uv.lock pins (checking its hash
-from the lock), and that uv creates `.venv` with everything in it, uv included. Standard library
-only: this file runs before anything is installed.
+when nothing changed that takes well under a second. The first time, `.venv` does not exist and
+neither may pip: dev.py downloads the uv build for this machine that uv.lock pins (checking its
+hash from the lock), and that uv creates `.venv` with everything in it, uv included. Standard
+library only: this file runs before anything is installed.
 """
 
 from __future__ import annotations
