@@ -568,7 +568,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated requests in flight for the speed-up cases (1,4,8,16)",
     )
     parser.add_argument(
-        "--remote-rows", type=int, default=20_000, help="products in the speed-up cases (20000)"
+        "--remote-rows", type=int, default=100_000, help="products in the speed-up cases (100000)"
     )
     parser.add_argument(
         "--remote-memory-rows",
