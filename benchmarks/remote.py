@@ -10,6 +10,9 @@ and the emulator started with `--channel-latency`, and report per concurrency:
   the ideal is the concurrency itself);
 - CPU microseconds per row of the connector process (user + system, all threads, start-up
   included), which the machine's other load disturbs far less than wall time;
+- CPU ceiling = sequential bound / the connector's CPU seconds: the speed-up it could reach at
+  most with a core to itself (past it, the run is CPU-bound, not latency-bound);
+- the emulator's CPU seconds during the case (it shares the machine's cores);
 - peak RSS of the connector process, and its growth between the smallest and largest size at
   one concurrency (memory must be bounded by the requests in flight, not by the input).
 
@@ -97,9 +100,11 @@ def _run_one(
     emulator = EmulatorProcess(project, data.input_dir, out, channel_latency_ms=latency_ms)
     with emulator:
         load = os.getloadavg()[0]
+        emulator_before = emulator.cpu_seconds()
         measured = run_measured(
             [python, "main.py", "export"], cwd=project, env=env_for(emulator.url), timeout=3600
         )
+        emulator_cpu = emulator.cpu_seconds() - emulator_before
         status = emulator.status()
     shutil.rmtree(out, ignore_errors=True)
     channel = status.get("channel", {})
@@ -117,6 +122,7 @@ def _run_one(
         "bound": bound,
         "wall": measured.wall,
         "cpu": measured.cpu,
+        "emulator_cpu": emulator_cpu,
         "rss_kib": measured.max_rss_kib,
         "speedup": bound / measured.wall if measured.wall else 0.0,
         "load": load,
@@ -125,7 +131,7 @@ def _run_one(
     log(
         f"  remote {data.rows:>9,} rows, {concurrency:>2} in flight: {measured.wall:6.2f} s "
         f"(sequential bound {bound:.1f} s, x{run['speedup']:.2f}), "
-        f"cpu {1e6 * measured.cpu / data.rows:.1f} µs/row, "
+        f"cpu {1e6 * measured.cpu / data.rows:.1f} µs/row (emulator {emulator_cpu:.1f} s), "
         f"rss {measured.max_rss_kib / MIB:.0f} MiB"
         + (f"  PROBLEMS: {'; '.join(problems)}" if problems else "")
     )
@@ -135,15 +141,17 @@ def _run_one(
 def table(remote: dict[str, Any]) -> str:
     lines = [
         "| products | in flight | requests | sequential bound | wall | speed-up | "
-        "CPU / row | peak RSS |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "CPU / row | CPU ceiling | emulator CPU | peak RSS | load |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for run in remote["runs"]:
         lines.append(
             f"| {run['rows']:,} | {run['concurrency']} | {run['requests']:,} | "
             f"{run['bound']:.1f} s | {run['wall']:.2f} s | x{run['speedup']:.2f} | "
-            f"{1e6 * run['cpu'] / run['rows']:.0f} µs | {run['rss_kib'] / MIB:.0f} MiB |"
-            + (" ⚠ " + "; ".join(run["problems"]) if run["problems"] else "")
+            f"{1e6 * run['cpu'] / run['rows']:.0f} µs | "
+            f"x{run['bound'] / run['cpu'] if run['cpu'] else 0:.1f} | "
+            f"{run.get('emulator_cpu', 0):.1f} s | {run['rss_kib'] / MIB:.0f} MiB | "
+            f"{run['load']:.1f} |" + (" ⚠ " + "; ".join(run["problems"]) if run["problems"] else "")
         )
     return "\n".join(lines)
 
