@@ -101,11 +101,15 @@ def send_in_order(
 
 
 def _settle(window: deque[Future[R]]) -> Generator[R, None, BaseException | None]:
-    """Wait until some request has finished, then yield the finished results at the head.
+    """Wait until one more request has finished, then yield the finished results at the head.
 
     Returns the first failure seen among the finished requests, or None.
     """
-    wait(window, return_when=FIRST_COMPLETED)
+    # Only the unfinished ones: a finished request behind an unfinished head must not make
+    # this return at once, again and again (a busy loop) while the head is still in flight.
+    pending = [future for future in window if not future.done()]
+    if pending:
+        wait(pending, return_when=FIRST_COMPLETED)
     failure: BaseException | None = None
     while window and window[0].done():
         error = window[0].exception()
