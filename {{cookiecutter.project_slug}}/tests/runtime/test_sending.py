@@ -36,11 +36,16 @@ def test_results_come_back_in_input_order_whatever_order_they_finish_in() -> Non
     assert results == [f"result {n}" for n in range(count)]
 
 
-@pytest.mark.parametrize("maximum", [1, 3])
-def test_never_more_than_the_limit_in_flight_and_the_limit_is_reached(maximum: int) -> None:
+@pytest.mark.parametrize(("maximum", "push_backs", "allowed"), [(1, 0, 1), (3, 0, 3), (8, 2, 2)])
+def test_never_more_than_the_limit_in_flight_and_the_limit_is_reached(
+    maximum: int, push_backs: int, allowed: int
+) -> None:
+    limit = InFlightLimit(maximum)
+    for _ in range(push_backs):  # the channel pushed back: 8 → 4 → 2
+        limit.push_back()
     lock = threading.Lock()
     in_flight = peak = 0
-    barrier = threading.Barrier(maximum, timeout=WAIT)  # passes only with `maximum` at once
+    barrier = threading.Barrier(allowed, timeout=WAIT)  # passes only with `allowed` at once
 
     def send(n: int) -> int:
         nonlocal in_flight, peak
@@ -52,10 +57,8 @@ def test_never_more_than_the_limit_in_flight_and_the_limit_is_reached(maximum: i
             in_flight -= 1
         return n
 
-    assert list(send_in_order(range(4 * maximum), send, InFlightLimit(maximum))) == list(
-        range(4 * maximum)
-    )
-    assert peak == maximum
+    assert list(send_in_order(range(4 * allowed), send, limit)) == list(range(4 * allowed))
+    assert peak == allowed
 
 
 def test_input_is_read_only_as_far_as_the_window_allows() -> None:
