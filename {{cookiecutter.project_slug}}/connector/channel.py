@@ -23,10 +23,10 @@ from cde_runtime import ChannelClient, ChannelError, Result
 #: request costs a fixed overhead, so small batches make long exports measurably slower.
 CHANNEL_BATCH_SIZE = 500
 #: Requests in flight at once. A remote channel answers each in tens to hundreds of
-#: milliseconds, so one at a time spends an export waiting; 8 in flight sends ~7x faster at
-#: 50 ms a request (docs/benchmarks.md of the template). Lower it if your channel's rate limit
-#: asks for that; 1 sends strictly one request after the other. While the channel answers 429
-#: or 503, fewer requests are sent at once automatically.
+#: milliseconds, so one at a time spends an export waiting: with 8 in flight it runs several
+#: times faster. Lower it if your channel's rate limit asks for that; 1 sends strictly one
+#: request after the other. While the channel answers 429 or 503, fewer requests are sent at
+#: once automatically. Feedback stays in input order whatever the value.
 CHANNEL_CONCURRENCY = 8
 
 
