@@ -98,12 +98,14 @@ class EmulatorProcess:
         out_dir: Path,
         *,
         channel_reject_rate: float = 0.0,
+        channel_latency_ms: float = 0.0,
         log_file: Path | None = None,
     ) -> None:
         self.project = project
         self.data_dir = data_dir
         self.out_dir = out_dir
         self.channel_reject_rate = channel_reject_rate
+        self.channel_latency_ms = channel_latency_ms
         self.log_file = log_file
         self.url = ""
         self.startup = 0.0
@@ -123,6 +125,8 @@ class EmulatorProcess:
             "--data", str(self.data_dir), "--out", str(self.out_dir),
             "--channel-reject-rate", str(self.channel_reject_rate),
         ]  # fmt: skip
+        if self.channel_latency_ms:  # only the remote-channel cases: older emulators lack it
+            command += ["--channel-latency", str(self.channel_latency_ms)]
         stderr = self.log_file.open("w", encoding="utf-8") if self.log_file else None
         started = time.perf_counter()
         self._process = subprocess.Popen(

@@ -15,6 +15,11 @@ What it does (docs/benchmarks.md explains the method and the last results):
    (os.wait4 rusage of that one process), the emulator's CPU time during the case, and checks
    the output (rows written == rows read, feedback rows == rejected products).
 
+With --remote, the export also runs against a channel stand-in that answers after a latency
+(`--channel-latency`), at 1, 4, 8 and 16 requests in flight: the speed-up over the sequential
+bound (requests x latency), CPU per row and peak RSS, and RSS growth from 100k to 1M products
+(benchmarks/remote.py). `--cases none --remote --skip-bake --skip-suite` runs only those.
+
 Cases: `raw` (the raw bound: one pooled httpx client, next_batch size 999, each batch posted
 straight back to /output/output), `raw-read` (the same without writing: what the emulator can
 serve), `data-service`, `export`, `export-1%` (channel rejects 1 %), `export-delta`,
@@ -46,7 +51,7 @@ if str(ROOT) not in sys.path:  # `python benchmarks/run.py` puts benchmarks/, no
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import data as datasets  # noqa: E402
-from benchmarks import profiling, report  # noqa: E402
+from benchmarks import profiling, remote, report  # noqa: E402
 from benchmarks.procs import EmulatorProcess, Measured, run_measured  # noqa: E402
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -548,6 +553,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run the connector from a venv with only its requirements.txt (needs PyPI access)",
     )
     parser.add_argument("--profile", action="store_true", help="profile data-service (py-spy)")
+    parser.add_argument(
+        "--remote", action="store_true", help="run the remote-channel cases (benchmarks/remote.py)"
+    )
+    parser.add_argument(
+        "--remote-latency", type=float, default=50.0, metavar="MS", help="channel latency (50)"
+    )
+    parser.add_argument(
+        "--remote-batch", type=int, default=100, help="products per channel request (100)"
+    )
+    parser.add_argument(
+        "--remote-concurrency",
+        default="1,4,8,16",
+        help="comma-separated requests in flight for the speed-up cases (1,4,8,16)",
+    )
+    parser.add_argument(
+        "--remote-rows", type=int, default=100_000, help="products in the speed-up cases (100000)"
+    )
+    parser.add_argument(
+        "--remote-memory-rows",
+        default="100000,1000000",
+        help="comma-separated sizes for RSS growth at 8 in flight (100000,1000000)",
+    )
     parser.add_argument("--skip-bake", action="store_true", help="skip the 2x15 bake timings")
     parser.add_argument("--skip-suite", action="store_true", help="skip the generated test suite")
     parser.add_argument("--write-docs", action="store_true", help=f"refresh {DOCS.name}")
@@ -570,11 +597,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--rows takes comma-separated integers, not {text!r}")
     if not args.sizes or min(args.sizes) < 1:
         parser.error("--rows needs at least one positive count")
-    names = [name.strip() for name in args.cases.split(",") if name.strip()]
+    names = [n.strip() for n in args.cases.split(",") if n.strip() and n.strip() != "none"]
     unknown = sorted(set(names) - {c.name for c in CASES})
     if unknown:
         parser.error(f"unknown case(s): {', '.join(unknown)}")
     args.case_list = [c for c in CASES if c.name in names]
+    try:
+        args.remote_concurrencies = [int(p) for p in args.remote_concurrency.split(",") if p]
+        args.remote_memory_sizes = sorted(
+            {int(p.replace("_", "")) for p in args.remote_memory_rows.split(",") if p}
+        )
+    except ValueError:
+        parser.error("--remote-concurrency and --remote-memory-rows take comma-separated integers")
     return args
 
 
@@ -614,6 +648,27 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             log(report.case_line(result.case, result.size, result.rows, result.wall,
                                  result.cpu, result.emulator_cpu, result.rss_kib,
                                  result.emulator_startup, result.problems))  # fmt: skip
+    if args.remote:
+        log(
+            f"Remote channel: {args.remote_latency:.0f} ms a request, "
+            f"{args.remote_batch} products per request"
+        )
+        results["remote"] = remote.run_remote(
+            project,
+            work,
+            python=RUNTIME.python,
+            env_for=lambda url: clean_env(
+                CONTAINER_API_URL=url, CHANNEL_URL=f"{url}/channel", CHANNEL_TOKEN=CHANNEL_TOKEN
+            ),
+            speed_rows=args.remote_rows,
+            memory_rows=args.remote_memory_sizes,
+            concurrencies=args.remote_concurrencies,
+            latency_ms=args.remote_latency,
+            batch_size=args.remote_batch,
+            memory_concurrency=8,
+            log=log,
+        )
+        failed = failed or any(run["problems"] for run in results["remote"]["runs"])
     if args.profile:
         # Big enough that imports do not dominate, small enough to stay quick.
         size = max([s for s in args.sizes if s <= 200_000] or [args.sizes[0]])
@@ -651,7 +706,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme_table:
         print()
         print(report.readme_table(results))
-    if args.write_docs:
+    if results.get("remote"):
+        print()
+        print(remote.block(results["remote"], results.get("meta", {})))
+    if args.write_docs and results.get("remote"):
+        remote.write_docs(DOCS, results["remote"], results.get("meta", {}))
+    if args.write_docs and results.get("cases"):
         report.write_docs(DOCS, results)
         log(f"\nWrote {DOCS.relative_to(ROOT)}")
     return 1 if results.get("failed") else 0

@@ -17,6 +17,7 @@ from cde_runtime.errors import RunFailed
 from cde_runtime.logs import SUCCESS, Progress
 from cde_runtime.mode import Mode
 from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
+from cde_runtime.sending import InFlightLimit, send_in_order
 
 __all__ = [
     "SUCCESS",
@@ -27,6 +28,7 @@ __all__ = [
     "ContainerApiError",
     "ExecutionMode",
     "ExportReport",
+    "InFlightLimit",
     "InputNotProvided",
     "Mode",
     "OutputWriter",
@@ -36,5 +38,6 @@ __all__ = [
     "RunFailed",
     "chunked",
     "option",
+    "send_in_order",
     "split_list",
 ]

@@ -5,7 +5,10 @@ return one `Result` per product. What this module keeps for you:
 
 - `ChannelClient`: one pooled httpx client with the token as a bearer header, compact JSON
   bodies, and retries only where the channel certainly did not process the request (refused
-  connection, 429, 503): a timeout or dropped connection may have delivered the batch.
+  connection, 429, 503): a timeout or dropped connection may have delivered the batch. A
+  `Retry-After` header (seconds or an HTTP date, capped at MAX_RETRY_AFTER) sets the wait.
+- `ChannelClient.send_all`: up to `concurrency` requests in flight, results in input order
+  (cde_runtime/sending.py); a 429/503 halves the requests in flight until the channel recovers.
 - `ExportReport`: counts the results, writes the feedback file and applies the failure policy.
 
 Failure policy (both export modes):
@@ -22,8 +25,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from itertools import islice
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -33,6 +39,7 @@ import tenacity
 
 from cde_runtime.container_api import ContainerApi, ContainerApiError, OutputWriter
 from cde_runtime.errors import RunFailed
+from cde_runtime.sending import InFlightLimit, send_in_order
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +51,12 @@ TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 MAX_ATTEMPTS = 3
 #: Statuses after which the request is retried (the channel asks us to come back later).
 RETRY_STATUSES = frozenset({429, 503})
+#: Longest wait a channel's Retry-After header may ask for, in seconds (longer asks are capped).
+MAX_RETRY_AFTER = 120.0
 
 _JSON = {"Content-Type": "application/json"}
 T = TypeVar("T")
+B = TypeVar("B")
 
 
 class ChannelError(RunFailed):
@@ -72,7 +82,9 @@ class ChannelClient:
         *,
         max_attempts: int = MAX_ATTEMPTS,
         backoff: float = 1.0,
+        concurrency: int = 1,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         headers = {"Accept": "application/json"}
         if token:
@@ -80,8 +92,17 @@ class ChannelClient:
         self.url = url.rstrip("/")
         self.max_attempts = max_attempts
         self.backoff = backoff
+        #: Requests `send_all` keeps in flight: `concurrency` at most, fewer while pushed back.
+        self.in_flight = InFlightLimit(concurrency)
+        self._sleep = sleep
+        # One pooled connection per request in flight, kept alive between requests.
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=TIMEOUT, transport=transport
+            base_url=self.url,
+            headers=headers,
+            timeout=TIMEOUT,
+            limits=limits,
+            transport=transport,
         )
 
     def close(self) -> None:
@@ -98,12 +119,22 @@ class ChannelClient:
     ) -> None:
         self.close()
 
+    def send_all(self, batches: Iterable[B], send: Callable[[B], T]) -> Generator[T, None, None]:
+        """`send(batch)` for every batch, several in flight; the results in input order.
+
+        Up to `concurrency` requests are in flight (fewer while the channel answers 429/503).
+        A ChannelError stops new sends: the requests in flight finish, their results are still
+        yielded, then the error is raised. See cde_runtime/sending.py for every guarantee.
+        """
+        return send_in_order(batches, send, self.in_flight)
+
     def post_json(self, path: str, body: dict[str, Any]) -> Any:
         """POST `body` as JSON and return the decoded answer; ChannelError when that fails."""
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_attempts),
-            wait=tenacity.wait_exponential(multiplier=self.backoff, max=30),
+            wait=_RetryAfterOr(tenacity.wait_exponential(multiplier=self.backoff, max=30)),
+            sleep=self._sleep,
             retry=tenacity.retry_if_exception_type(_RetryableError),
             before_sleep=lambda state: log.warning(
                 "Channel POST %s: %s; retrying (attempt %d)",
@@ -140,14 +171,54 @@ class ChannelClient:
                 f"Channel POST {path} failed: {type(error).__name__}: {error}"
             ) from error
         if response.status_code in RETRY_STATUSES:
+            self.in_flight.push_back()  # fewer requests in flight while the channel pushes back
             raise _RetryableError(
-                f"Channel POST {path} answered {response.status_code}: {reason(response)}"
+                f"Channel POST {path} answered {response.status_code}: {reason(response)}",
+                retry_after=retry_after(response),
             )
+        self.in_flight.relax()
         return response
 
 
 class _RetryableError(Exception):
     """The channel certainly did not process the request (refused connection, 429, 503)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _RetryAfterOr:
+    """Tenacity wait: the channel's Retry-After when it sent one, else the backoff."""
+
+    def __init__(self, backoff: Callable[[tenacity.RetryCallState], float]) -> None:
+        self.backoff = backoff
+
+    def __call__(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _RetryableError) and error.retry_after is not None:
+            return error.retry_after
+        return self.backoff(state)
+
+
+def retry_after(response: httpx.Response, cap: float = MAX_RETRY_AFTER) -> float | None:
+    """Seconds the `Retry-After` header asks for (delay or HTTP date), capped; None if absent."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None  # unreadable: the exponential backoff applies
+        if when.tzinfo is None:  # HTTP dates are GMT; a zone-less one is read as such
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), cap)
 
 
 def chunked(rows: Iterable[T], size: int) -> Iterator[list[T]]:

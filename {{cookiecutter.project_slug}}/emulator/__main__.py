@@ -37,6 +37,16 @@ def _rate(value: str) -> float:
     return rate
 
 
+def _milliseconds(value: str) -> float:
+    try:
+        milliseconds = float(value)
+    except ValueError:
+        milliseconds = -1.0
+    if not 0.0 <= milliseconds <= 60_000:
+        raise argparse.ArgumentTypeError(f"must be milliseconds from 0 to 60000, not {value!r}")
+    return milliseconds / 1000
+
+
 def _add_shared(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fault",
@@ -53,6 +63,20 @@ def _add_shared(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         metavar="F",
         help="share of product ids (0..1, chosen by a stable hash) the channel stand-in rejects",
+    )
+    parser.add_argument(
+        "--channel-latency",
+        type=_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds every channel stand-in call waits before answering (a remote channel)",
+    )
+    parser.add_argument(
+        "--read-latency",
+        type=_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds every input read waits before answering (a remote feed)",
     )
 
 
@@ -94,6 +118,8 @@ def serve(args: argparse.Namespace) -> int:
         args.out,
         faults=args.fault,
         channel_reject_rate=args.channel_reject_rate,
+        channel_latency=args.channel_latency,
+        read_latency=args.read_latency,
         host=args.host,
         port=args.port,
         echo=sys.stderr,
@@ -131,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             env_file=args.env_file,
             faults=args.fault,
             channel_reject_rate=args.channel_reject_rate,
+            channel_latency=args.channel_latency,
+            read_latency=args.read_latency,
         )
     return serve(_serve_parser().parse_args(argv))
 

@@ -119,6 +119,8 @@ def run(
     env_file: Path | None = None,
     faults: Sequence[Fault] = (),
     channel_reject_rate: float = 0.0,
+    channel_latency: float = 0.0,
+    read_latency: float = 0.0,
     root: Path = PROJECT_ROOT,
 ) -> int:
     """Run the connector once against a fresh emulator; returns the connector's exit code."""
@@ -127,7 +129,13 @@ def run(
     with tempfile.TemporaryDirectory(prefix="emulator-empty-") as empty:
         data = data_dir or sample_data_dir(mode, root) or Path(empty)
         emulator = Emulator(
-            data, out, faults=faults, channel_reject_rate=channel_reject_rate, echo=sys.stderr
+            data,
+            out,
+            faults=faults,
+            channel_reject_rate=channel_reject_rate,
+            channel_latency=channel_latency,
+            read_latency=read_latency,
+            echo=sys.stderr,
         )
         with emulator:
             options = load_options(options_file, emulator.url)

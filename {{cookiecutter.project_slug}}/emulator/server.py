@@ -155,6 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(json_response(fault.status, {"message": "Injected fault"}))
                 return
 
+        if kind is not None and emulator.latency.get(kind):
+            time.sleep(emulator.latency[kind])  # each request waits in its own server thread
         try:
             if kind == "channel":
                 response = emulator.handle_channel(request)
@@ -216,6 +218,8 @@ class Emulator:
         *,
         faults: Sequence[Fault] = (),
         channel_reject_rate: float = 0.0,
+        channel_latency: float = 0.0,
+        read_latency: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
         echo: TextIO | None = None,
@@ -223,6 +227,8 @@ class Emulator:
         self.data_dir = Path(data_dir)
         self.out_dir = Path(out_dir) if out_dir is not None else self.data_dir / "out"
         self.channel_reject_rate = channel_reject_rate
+        # Seconds added to each channel call / input read, to model a remote channel or feed.
+        self.latency = {"channel": channel_latency, "read": read_latency}
         self.host = host
         self.port = port
         self._fault_list = tuple(faults)

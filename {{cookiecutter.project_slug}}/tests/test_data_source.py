@@ -153,6 +153,31 @@ class BrokenFeed(PagedFeed):
     status = 500
 
 
+class NumberedFeed(BaseHTTPRequestHandler):
+    """`?page=N`: pages 1-9 hold two products each, later pages none; page 5 fails when the
+    class says so. More pages than FEED_CONCURRENCY, so several are requested at once."""
+
+    failing_page = 0
+
+    def do_GET(self) -> None:
+        page = int(self.path.rsplit("=", 1)[-1])
+        status = 500 if page == self.failing_page else 200
+        products = [{"id": f"P{page}-{n}", "title": "T"} for n in (1, 2)] if page <= 9 else []
+        data = json.dumps({"products": products}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class FailingNumberedFeed(NumberedFeed):
+    failing_page = 5
+
+
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -170,6 +195,28 @@ def paged_feed() -> Iterator[str]:
 @pytest.fixture
 def broken_feed() -> Iterator[str]:
     yield from serve(BrokenFeed)
+
+
+def test_data_source_fetches_numbered_pages_ahead_and_writes_them_in_order(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    for url in serve(NumberedFeed):
+        emu = emulator()
+        result = run_connector("data-source", emu, **configure(FEED_URL=url + "?page={page}"))
+        assert result.returncode == 0, result.stderr
+        ids = [row["id"] for row in emu.output_rows()]
+        assert ids == [f"P{page}-{n}" for page in range(1, 10) for n in (1, 2)]
+
+
+def test_data_source_fails_when_a_numbered_page_fails(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    for url in serve(FailingNumberedFeed):
+        emu = emulator()
+        result = run_connector("data-source", emu, **configure(FEED_URL=url + "?page={page}"))
+        assert result.returncode == 1
+        assert "The product feed answered 500" in result.stderr
+        assert emu.output_rows() == []  # the pages before it were still buffered: dropped
 
 
 def test_data_source_follows_next_links_of_a_paginated_api(

@@ -64,8 +64,11 @@ def test_export_sends_every_product_to_the_channel_in_batches(
     assert result.returncode == 0, result.stderr
     calls = emu.channel_calls()
     full, rest = divmod(len(PRODUCTS), CHANNEL_BATCH_SIZE)
-    assert [call["products"] for call in calls] == [CHANNEL_BATCH_SIZE] * full + [rest]
-    assert [i for call in calls for i in call["ids"]] == [p["id"] for p in PRODUCTS]
+    # Calls are listed as answered; with several in flight that need not be input order.
+    assert sorted(call["products"] for call in calls) == [rest] + [CHANNEL_BATCH_SIZE] * full
+    position = {p["id"]: n for n, p in enumerate(PRODUCTS)}
+    batches = sorted((call["ids"] for call in calls), key=lambda ids: position[ids[0]])
+    assert [i for ids in batches for i in ids] == [p["id"] for p in PRODUCTS]  # each sent once
     final = emu.logs()[-1]
     assert final["level"] == "success"
     assert final["message"].startswith(f"Exported {len(PRODUCTS):,} products in ")
@@ -129,9 +132,32 @@ def test_export_fails_at_once_when_the_channel_fails_and_keeps_the_feedback_so_f
     result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
     assert result.returncode == 1
     assert result.stderr.startswith("Run failed: Channel POST /products answered 500")
-    assert len(emu.channel_calls()) == 1  # nothing is sent after the failing batch
-    if FEEDBACK_FILE:
-        assert emu.output_rows("feedback")[0]["id"] == "P0"
+    calls = emu.channel_calls()  # the failed request is not among them
+    assert len(calls) < -(-len(PRODUCTS) // CHANNEL_BATCH_SIZE)  # not every batch arrived
+    # The requests answered before or alongside the failure were delivered: their feedback is
+    # kept, once per product, in input order.
+    assert_feedback_matches(calls, emu.output_rows("feedback"))
+
+
+def test_export_records_feedback_once_per_product_in_input_order_with_requests_in_flight(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=PRODUCTS, channel_reject_rate=0.03)
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    calls = emu.channel_calls()
+    assert sorted(i for call in calls for i in call["ids"]) == sorted(p["id"] for p in PRODUCTS)
+    assert any(call["rejected_ids"] for call in calls)
+    assert_feedback_matches(calls, emu.output_rows("feedback"))
+
+
+def assert_feedback_matches(calls: list[dict[str, Any]], feedback: list[dict[str, Any]]) -> None:
+    """Feedback names each product the channel answered for (per the feedback settings) once,
+    in input order, whatever order the requests in flight were answered in."""
+    position = {p["id"]: n for n, p in enumerate(PRODUCTS)}
+    key = "ids" if FEEDBACK_SUCCESSES else "rejected_ids"
+    expected = sorted((i for call in calls for i in call[key]), key=position.__getitem__)
+    assert [row["id"] for row in feedback] == (expected if FEEDBACK_FILE else [])
 
 
 def test_export_fails_when_the_feedback_write_is_rejected(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+{% if options.get("CHANNEL_URL") -%}
+from connector.channel import CHANNEL_BATCH_SIZE
+{% endif -%}
 from connector.settings import (
     DELTA_KEY,
 {%- if options.get("CHANNEL_URL") %}
@@ -95,4 +98,21 @@ def test_export_delta_reports_rejected_products_in_the_feedback_file(
     errors = [row for row in emu.output_rows("feedback") if row["status"] == "error"]
     expected = [{"id": "M0", "status": "error", "message": "title is required"}]
     assert errors == (expected if FEEDBACK_FILE else [])
+
+
+def test_export_delta_never_lets_a_delete_overtake_an_upsert_of_the_same_product(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    # Streams of several channel batches each, so requests are in flight together, and ids that
+    # are both upserted and deleted in one run (a feed can list a product in more than one).
+    new = products("N", 3 * CHANNEL_BATCH_SIZE + 1)
+    deleted = new[::7] + products("D", 2 * CHANNEL_BATCH_SIZE)
+    emu = emulator(new=new, modified=MODIFIED, deleted=deleted)
+    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    endpoints = [c["endpoint"] for c in emu.channel_calls()]  # in the order they were answered
+    upserts = endpoints.count("products")
+    assert upserts == -(-len(new) // CHANNEL_BATCH_SIZE) + 1
+    # Every upsert was answered before the first delete arrived: deletes come last.
+    assert endpoints == ["products"] * upserts + ["products/delete"] * (len(endpoints) - upserts)
 {%- endif %}

@@ -6,8 +6,9 @@ record the channel's verdict per product in the feedback file, summarise, and ap
 failure policy documented in connector/channel.py (the channel failing ends the run at once;
 rejected products fail it only above MAX_REJECTED_SHARE).
 
-Reading is done ahead in a background thread, so the next batch is fetched from the
-Container API while the channel processes the current one.
+Reading is done ahead in a background thread, and up to CHANNEL_CONCURRENCY channel requests
+are in flight at once (`channel.send_all`); results still come back in input order, so the
+feedback file lists each product once, in the input's order.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from cde_runtime import SUCCESS, ContainerApi, ExportReport, Progress, chunked
-from connector.channel import CHANNEL_BATCH_SIZE, Channel
+from cde_runtime import SUCCESS, ContainerApi, ExportReport, Progress, Result, chunked
+from connector.channel import CHANNEL_BATCH_SIZE, CHANNEL_CONCURRENCY, Channel
 from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,10 @@ def run(settings: ExportSettings, api: ContainerApi) -> None:
         ExportReport(api, feedback_file=FEEDBACK_FILE, successes=FEEDBACK_SUCCESSES) as report,
     ):
         # Full Container API batches (999) are read ahead; the channel gets its own batch size.
-        for batch in chunked(products, CHANNEL_BATCH_SIZE):
-            report.record(channel.upsert([to_channel_product(p) for p in batch]))
-            progress.add(len(batch))
+        batches = chunked(products, CHANNEL_BATCH_SIZE)
+        for results in channel.send_all(batches, lambda batch: upsert(channel, batch)):
+            report.record(results)
+            progress.add(len(results))
 
     report.check()  # the failure policy: RunFailed when too many products were rejected
     log.log(SUCCESS, "Exported %s: %s", progress.summary(), report.summary())
@@ -49,7 +51,13 @@ def open_channel(settings: ExportSettings) -> Channel:
     return Channel(
         {{ "settings.channel_url" if options.get("CHANNEL_URL") else "CHANNEL_URL" }},
         token={{ "settings.channel_token.get_secret_value()" if options.get("CHANNEL_TOKEN") else '""' }},
+        concurrency=CHANNEL_CONCURRENCY,
     )
+
+
+def upsert(channel: Channel, batch: list[Product]) -> list[Result]:
+    """Send one batch; runs on a worker thread, several at once (see CHANNEL_CONCURRENCY)."""
+    return channel.upsert([to_channel_product(product) for product in batch])
 
 
 def to_channel_product(product: Product) -> Product:

@@ -6,6 +6,11 @@ updated on the channel, `deleted` are removed from it by their delta key
 (settings.DELTA_KEY), `unchanged` are only counted. A run gets only some of the streams; one it
 does not provide counts as empty. Feedback and the failure policy are as for the export
 (connector/channel.py).
+
+Up to CHANNEL_CONCURRENCY requests are in flight within a stream, but streams go one after the
+other: every upsert has been answered before the first delete is sent. So a delete never
+overtakes an upsert of the same product, or the reverse, even when a product appears in more
+than one stream.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from cde_runtime import (
     Result,
     chunked,
 )
-from connector.channel import CHANNEL_BATCH_SIZE, Channel
+from connector.channel import CHANNEL_BATCH_SIZE, CHANNEL_CONCURRENCY, Channel
 from connector.settings import DELTA_KEY, FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportDeltaSettings
 
 log = logging.getLogger(__name__)
@@ -42,13 +47,16 @@ def run(settings: ExportDeltaSettings, api: ContainerApi) -> None:
         open_channel(settings) as channel,
         ExportReport(api, feedback_file=FEEDBACK_FILE, successes=FEEDBACK_SUCCESSES) as report,
     ):
+        # send_all returns only once all its requests are answered: a barrier between streams.
         for stream in ("new", "modified"):
-            for batch in batches(api, stream):
-                report.record(channel.upsert([to_channel_product(p) for p in batch]))
-                progress.add(len(batch))
-        for batch in batches(api, "deleted"):
-            report.record(delete(channel, batch))
-            progress.add(len(batch))
+            upserts = batches(api, stream)
+            for results in channel.send_all(upserts, lambda batch: upsert(channel, batch)):
+                report.record(results)
+                progress.add(len(results))
+        deletes = batches(api, "deleted")
+        for results in channel.send_all(deletes, lambda batch: delete(channel, batch)):
+            report.record(results)
+            progress.add(len(results))
         report.skip(count(api, "unchanged"))
 
     report.check()  # the failure policy: RunFailed when too many products were rejected
@@ -59,7 +67,13 @@ def open_channel(settings: ExportDeltaSettings) -> Channel:
     return Channel(
         {{ "settings.channel_url" if options.get("CHANNEL_URL") else "CHANNEL_URL" }},
         token={{ "settings.channel_token.get_secret_value()" if options.get("CHANNEL_TOKEN") else '""' }},
+        concurrency=CHANNEL_CONCURRENCY,
     )
+
+
+def upsert(channel: Channel, batch: list[Product]) -> list[Result]:
+    """Send one batch; runs on a worker thread, several at once (see CHANNEL_CONCURRENCY)."""
+    return channel.upsert([to_channel_product(product) for product in batch])
 
 
 def to_channel_product(product: Product) -> Product:
