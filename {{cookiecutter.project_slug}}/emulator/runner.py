@@ -32,7 +32,15 @@ def sample_data_dir(mode: str, root: Path = PROJECT_ROOT) -> Path | None:
 
 
 def default_out_dir(mode: str, root: Path = PROJECT_ROOT) -> Path:
+    """`.emulator-out/<mode>/` (git-ignored); `serve` for the standalone emulator."""
     return root / ".emulator-out" / mode
+
+
+def available_modes() -> list[str]:
+    """The modes this connector ships (`python main.py --help` lists the same)."""
+    from connector.modes import MODES  # the connector's own registry
+
+    return list(MODES)
 
 
 def reset_dir(path: Path) -> Path:
@@ -104,11 +112,23 @@ def connector_arguments(options: Mapping[str, str], declared: Collection[str]) -
     return [f"--{name}={value}" for name, value in options.items() if name in declared]
 
 
+def shell_wins(
+    options: Mapping[str, str], declared: Collection[str], shell: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The options file's values, each declared option set in the shell taking precedence.
+
+    Precedence (lowest first): `.env.example` or `.env` (only one is read), then variables
+    exported in the shell, then `CONTAINER_API_URL`, always the emulator's.
+    """
+    shell = os.environ if shell is None else shell
+    return {**options, **{name: shell[name] for name in declared if name in shell}}
+
+
 def connector_environment(
     options: Mapping[str, str], api_url: str, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The connector's environment: ours, then the options, then the emulator URL on top."""
-    return {**(os.environ if base is None else base), **options, API_URL_VARIABLE: api_url}
+    """The connector's environment: options, then ours (the shell wins), then the emulator URL."""
+    return {**options, **(os.environ if base is None else base), API_URL_VARIABLE: api_url}
 
 
 def run(
@@ -120,6 +140,8 @@ def run(
     faults: Sequence[Fault] = (),
     channel_reject_rate: float = 0.0,
     root: Path = PROJECT_ROOT,
+    old_api: bool = False,
+    max_body_bytes: int | None = None,
 ) -> int:
     """Run the connector once against a fresh emulator; returns the connector's exit code."""
     options_file = find_env_file(root, env_file)
@@ -127,10 +149,16 @@ def run(
     with tempfile.TemporaryDirectory(prefix="emulator-empty-") as empty:
         data = data_dir or sample_data_dir(mode, root) or Path(empty)
         emulator = Emulator(
-            data, out, faults=faults, channel_reject_rate=channel_reject_rate, echo=sys.stderr
+            data,
+            out,
+            faults=faults,
+            channel_reject_rate=channel_reject_rate,
+            echo=sys.stderr,
+            old_api=old_api,
+            max_body_bytes=max_body_bytes,
         )
         with emulator:
-            options = load_options(options_file, emulator.url)
+            options = shell_wins(load_options(options_file, emulator.url), declared_options(mode))
             print(f"Emulator at {emulator.url} serving {data}", file=sys.stderr)
             print(f"Options from {options_file or '(no .env or .env.example)'}", file=sys.stderr)
             # Pass options the way the portal will: as arguments or as environment variables.

@@ -6,7 +6,9 @@ with empty output files. Every method takes the lock: the HTTP server handles re
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import threading
 import uuid
 from collections import Counter
@@ -30,6 +32,39 @@ OUTPUT_TYPES = ("output", "feedback")
 #: Files the emulator writes in the out dir; truncated at start because each run starts empty.
 RECORD_FILES = ("output.jsonl", "feedback.jsonl", "logs.jsonl", "channel.jsonl")
 _BUFFER_BYTES = 1 << 20
+
+
+class Echo:
+    """Copies log lines to a stream from its own thread, so requests never wait on it.
+
+    A reader that stops draining the stream (a full stderr pipe) would otherwise block the request
+    thread that echoes, and with it every request waiting for the state lock. Lines beyond
+    `capacity` waiting lines are dropped and counted instead; logs.jsonl still has every line.
+    """
+
+    def __init__(self, stream: TextIO, capacity: int = 10_000) -> None:
+        self._stream = stream
+        self._lines: queue.Queue[str | None] = queue.Queue(capacity)
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._drain, name="emulator-echo", daemon=True)
+        self._thread.start()
+
+    def put(self, line: str) -> None:
+        try:
+            self._lines.put_nowait(line)
+        except queue.Full:
+            self.dropped += 1
+
+    def _drain(self) -> None:
+        while (line := self._lines.get()) is not None:
+            with contextlib.suppress(OSError, ValueError):
+                print(line, file=self._stream, flush=True)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Let waiting lines out (briefly: a blocked stream must not hang the shutdown)."""
+        with contextlib.suppress(queue.Full):
+            self._lines.put(None, timeout=timeout)
+        self._thread.join(timeout)
 
 
 class MissingInputError(LookupError):
@@ -62,7 +97,7 @@ class RunState:
     def __init__(self, data_dir: Path, out_dir: Path, echo: TextIO | None = None) -> None:
         self.data_dir = data_dir
         self.out_dir = out_dir
-        self._echo = echo
+        self._echo = Echo(echo) if echo is not None else None
         self._lock = threading.RLock()
         self._cursors: dict[str, Cursor] = {}
         self._invalid: dict[str, str] = {}
@@ -138,9 +173,9 @@ class RunState:
         with self._lock:
             self._files["logs.jsonl"].write(line)
             self.logs_by_level[level] += 1
-            if self._echo is not None:
-                # The connector logs to the API, not its console: echo so a local run is readable.
-                print(f"[container-api log] {level}: {message}", file=self._echo, flush=True)
+        if self._echo is not None:
+            # The connector logs to the API, not its console: echo so a local run is readable.
+            self._echo.put(f"[container-api log] {level}: {message}")
 
     def record_channel_call(self, record: dict[str, Any]) -> None:
         line = encode(record) + "\n"
@@ -163,6 +198,8 @@ class RunState:
                 for handle in self._files.values():
                     handle.close()
                 self.closed = True
+        if self._echo is not None:
+            self._echo.close()
 
     def read_records(self, name: str) -> list[dict[str, Any]]:
         """The JSON lines of one record file (after a flush), for tests and the summary."""
