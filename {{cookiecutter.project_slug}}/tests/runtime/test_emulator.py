@@ -15,6 +15,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import time
@@ -689,6 +690,22 @@ def test_run_refuses_an_unknown_mode_before_starting_anything(
     assert exit_info.value.code == 2
     assert "unknown mode 'no-such-mode'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_readme_fault_example_fails_the_run_with_its_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^python -m emulator run (\S+) --fault '([^']+)'$", readme, re.MULTILINE)
+    assert found, "README.md shows no fault example"
+    mode, spec = found.groups()
+    monkeypatch.setenv("CONTAINER_API_MAX_ATTEMPTS", "1")  # the same failure, without the backoff
+
+    code = emulator_main(["run", mode, "--fault", spec, "--out", str(tmp_path / "out")])
+
+    printed = capsys.readouterr()
+    assert code == 1
+    assert f"faults fired:  {spec}" in printed.out
 
 
 def test_shell_variables_win_over_the_options_file() -> None:
