@@ -131,8 +131,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         limit = emulator.max_body_bytes
         if limit is not None and len(body) > limit:
-            # A proxy's body limit: the request never reaches the API (CONTRACT unknown 12 in
-            # docs/container-api.md: the real limit is not published).
+            # A proxy's body limit: the request never reaches the API (docs/container-api.md
+            # unknown 12: the real limit is not published).
             self.close_connection = True
             self._send(json_response(413, {"message": "Request Entity Too Large"}))
             return

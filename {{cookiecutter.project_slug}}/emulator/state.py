@@ -1,6 +1,6 @@
 """Everything one emulated run remembers: inputs and cursors, output files, logs, processes, counts.
 
-The Container API keeps state per run (CONTRACT §1, inference high), so a fresh `RunState` starts
+The Container API keeps state per run (§1, inference high), so a fresh `RunState` starts
 with empty output files. Every method takes the lock: the HTTP server handles requests in threads.
 """
 
@@ -26,8 +26,8 @@ from emulator.rows import (
     load_input,
 )
 
-#: Output types the contract knows (CONTRACT §2). Anything else is rejected (strict reading of
-#: CONTRACT unknown 3).
+#: Output types the contract knows (§2). Anything else is rejected (strict reading of
+#: unknown 3).
 OUTPUT_TYPES = ("output", "feedback")
 #: Files the emulator writes in the out dir; truncated at start because each run starts empty.
 RECORD_FILES = ("output.jsonl", "feedback.jsonl", "logs.jsonl", "channel.jsonl")
@@ -73,7 +73,7 @@ class MissingInputError(LookupError):
 
 @dataclass
 class Cursor:
-    """One read position per input type, shared by /next and /next_batch (CONTRACT unknown 7)."""
+    """One read position per input type, shared by /next and /next_batch (unknown 7)."""
 
     file: InputFile
     position: int = 0
@@ -87,7 +87,7 @@ class Process:
     kind: str
 
     def as_json(self) -> dict[str, Any]:
-        # "finished" is our name for the end; only "running" is documented (CONTRACT unknown 9).
+        # "finished" is our name for the end; only "running" is documented (unknown 9).
         return {"id": self.id, "status": "finished", "exit-code": 0, "seconds-remaining": 0}
 
 
@@ -156,7 +156,7 @@ class RunState:
             self._cursor(input_type).position = 0
 
     def count(self, input_type: str) -> int:
-        """Total rows of the file, whatever the cursor (CONTRACT §3.7, inference high)."""
+        """Total rows of the file, whatever the cursor (§3.7, inference high)."""
         with self._lock:
             return self._cursor(input_type).file.count
 

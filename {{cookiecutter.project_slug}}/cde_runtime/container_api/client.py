@@ -1,7 +1,8 @@
 """HTTP client for the Productsup CDE Container API (one instance per run).
 
-"§n" marks cite the sections of the Container API contract this client was written against
-(reconstructed from Productsup's public clients and docs; the real service may differ by version).
+"§n" marks cite the sections of docs/container-api.md, the Container API this client was written
+against (reconstructed from Productsup's public clients and docs; the real service may differ by
+version); "unknown n" cites an item of its section 6.
 
 Retry and idempotency decision
 ------------------------------

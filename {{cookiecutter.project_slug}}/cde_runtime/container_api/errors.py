@@ -85,7 +85,7 @@ def error_from_response(
     path: str,
     error_class: type[ContainerApiError] = ContainerApiError,
 ) -> ContainerApiError:
-    """Build the error for a non-accepted status from the body shapes of CONTRACT section 1."""
+    """The error for a non-accepted status from the error bodies (docs/container-api.md §1)."""
     message = ""
     errors: dict[str, str] = {}
     try:

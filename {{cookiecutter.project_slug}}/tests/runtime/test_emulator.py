@@ -7,7 +7,7 @@
 {%- endif %}
 {%- set chosen = [cookiecutter.mode_data_source, cookiecutter.mode_data_service, cookiecutter.mode_export, cookiecutter.mode_export_delta] | select | list %}
 {%- set runnable = (chosen | length) > (placeholder | length) -%}
-"""The local Container API behaves as CONTRACT.md describes (strict reading where it is silent)."""
+"""The local Container API behaves as docs/container-api.md says (strict where it is silent)."""
 
 from __future__ import annotations
 
