@@ -1,4 +1,4 @@
-"""Command line: `python main.py <mode> [--health-check] [options]` and `python main.py describe`.
+"""Command line: `python main.py <mode> [--health-check] [options]`, `python main.py describe`.
 
 Exit codes (what the platform records for the run):
     0  success
@@ -19,6 +19,7 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,10 +49,7 @@ def main(modes: Modes, argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # argparse's own exits: --help is 0, usage errors are 2
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     if parsed.command == "describe":
-        from cde_runtime.describe import render
-
-        print(render(modes.values()))
-        return EXIT_OK
+        return describe(modes, parsed.write)
     mode = modes[parsed.command]
     if parsed.health_check:
         # The build runs this in a bare container (no Container API, no options): reaching
@@ -83,8 +81,32 @@ def build_parser(modes: Modes) -> argparse.ArgumentParser:
                     metavar="VALUE",
                     help=declared.description,
                 )
-    commands.add_parser("describe", help="print the Dev-portal setup of this connector")
+    describe_parser = commands.add_parser(
+        "describe", help="print the Dev-portal setup of this connector"
+    )
+    describe_parser.add_argument(
+        "--write",
+        type=Path,
+        metavar="PAGE",
+        help="put it into PAGE between its generated-part markers (docs/dev-portal.md)",
+    )
     return parser
+
+
+def describe(modes: Modes, page: Path | None) -> int:
+    """Print the Dev-portal setup, or regenerate its part of `page`."""
+    from cde_runtime.describe import StalePageError, render, write
+
+    if page is None:
+        print(render(modes.values()), end="")
+        return EXIT_OK
+    try:
+        write(page, modes.values())
+    except (StalePageError, OSError) as error:
+        print(f"Cannot update {page}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Updated {page} from connector/settings.py")
+    return EXIT_OK
 
 
 def run(mode: Mode[Any], arguments: Sequence[str]) -> int:
