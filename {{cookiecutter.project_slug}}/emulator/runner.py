@@ -107,8 +107,12 @@ def connector_arguments(options: Mapping[str, str], declared: Collection[str]) -
 def connector_environment(
     options: Mapping[str, str], api_url: str, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The connector's environment: ours, then the options, then the emulator URL on top."""
-    return {**(os.environ if base is None else base), **options, API_URL_VARIABLE: api_url}
+    """The connector's environment: ours, then the options, then the emulator URL on top.
+
+    CDE_LOCAL_RUN=1 tells the runtime this is a local run (cde_runtime/environment.py).
+    """
+    base_env = os.environ if base is None else base
+    return {**base_env, "CDE_LOCAL_RUN": "1", **options, API_URL_VARIABLE: api_url}
 
 
 def run(

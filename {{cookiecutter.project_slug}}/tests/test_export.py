@@ -41,7 +41,9 @@ def test_export_fails_with_one_line_when_the_container_api_is_unreachable(
     config = configure(env={"CONTAINER_API_MAX_ATTEMPTS": "1"})
     result = run_connector("export", closed_port_url(), **config)
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1].startswith("Run failed: Container API GET /input/input")
+    assert result.stderr.splitlines()[-1].startswith(
+        "Run failed: Container API GET /items/input/count: no answer"
+    )
     assert "Traceback" not in result.stderr
 
 
