@@ -22,8 +22,7 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cde_runtime.container_api import DEFAULT_BASE_URL, MAX_WRITE_BYTES
 from cde_runtime.redaction import redact
@@ -43,12 +42,10 @@ _ACCEPTS = {
 }
 
 
-class RuntimeEnvironment(BaseSettings):
-    """The runtime variables, validated."""
+class RuntimeEnvironment(BaseModel):
+    """The runtime variables, validated (built by `load_environment`, which drops empty ones)."""
 
-    model_config = SettingsConfigDict(
-        case_sensitive=True, env_ignore_empty=True, extra="ignore", frozen=True
-    )
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     api_url: str = Field(DEFAULT_BASE_URL, alias="CONTAINER_API_URL")
     max_attempts: int = Field(5, ge=1, le=20, alias="CONTAINER_API_MAX_ATTEMPTS", strict=False)

@@ -20,8 +20,8 @@ __all__ = [
     "IncompleteInput",
     "InputNotProvided",
     "error_from_response",
-    "parse_retry_after",
     "normalize_errors",
+    "parse_retry_after",
 ]
 
 _MAX_TEXT = 300
