@@ -57,13 +57,14 @@ def test_feedback_of_delivered_products_is_written_whatever_ends_the_run(
     ending: Exception, emulator: EmulatorFactory
 ) -> None:
     emu = emulator(input=[])
-    with (
-        ContainerApi(emu.url, max_attempts=1) as api,
-        pytest.raises(type(ending)),
-        ExportReport(api, feedback_file=True, successes=True) as report,
-    ):
-        report.record([Result("1", ok=True), Result("2", ok=False, message="no title")])
-        raise ending
+
+    def deliver_then_fail(api: ContainerApi) -> None:
+        with ExportReport(api, feedback_file=True, successes=True) as report:
+            report.record([Result("1", ok=True), Result("2", ok=False, message="no title")])
+            raise ending
+
+    with ContainerApi(emu.url, max_attempts=1) as api, pytest.raises(type(ending)):
+        deliver_then_fail(api)
     assert [row["id"] for row in emu.output_rows("feedback")] == ["1", "2"]
 
 
