@@ -6,16 +6,23 @@ whatever modes and options this connector declares.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from cde_runtime import ConnectorSettings, ContainerApi, ExecutionMode, Mode, cli, option, redaction
 from cde_runtime.environment import RuntimeEnvironmentError, load_environment
 from emulator.testing import EmulatorFactory
+from tests.runtime.test_redaction import SECRET_CHARS
 
 SECRET = "canary-Pa55'w\"0rd%41"  # noqa: S105 - the value these tests make sure never leaks
 
@@ -283,3 +290,49 @@ def test_values_are_stripped_of_surrounding_whitespace(monkeypatch: pytest.Monke
     loaded = EnvOptions.load([])
     assert isinstance(loaded, EnvOptions)
     assert (loaded.NAME, loaded.TOKEN.get_secret_value()) == ("Ada", SECRET)
+
+
+# -- redaction, end to end -----------------------------------------------------------------------
+
+PASTED_SECRETS = (
+    st.text(SECRET_CHARS, min_size=8, max_size=20)
+    .map(str.strip)
+    .filter(lambda s: len(s) >= 8)
+    .flatmap(lambda s: st.sampled_from(["", "\r\n", "\n", " "]).map(lambda pad: (s, pad)))
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(secret_and_padding=PASTED_SECRETS)
+def test_a_secret_never_leaves_a_run_in_any_output(
+    secret_and_padding: tuple[str, str],
+    api_url: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret, padding = secret_and_padding
+    monkeypatch.setattr(redaction, "_active", redaction.Redactor())
+    monkeypatch.setenv("NAME", "x")
+    monkeypatch.setenv("TOKEN", padding + secret + padding)  # pasted with a line break
+    before = len(api_url.logs())
+
+    def leaky(settings: Any, api: ContainerApi) -> None:
+        token = settings.TOKEN.get_secret_value()
+        print(f"stdout {token} {token!r}")
+        print(f"stderr {json.dumps({'t': token})}", file=sys.stderr)
+        log.warning("url https://api.example.com/p?q=%s", quote(token, safe=""))
+        log.info("basic %s", base64.b64encode(f"user:{token}".encode()).decode())
+        log.info("context", extra={"context": {"token": token, "nested": [repr(token)]}})
+        raise RuntimeError(f"failed with {token!r}")
+
+    assert run(leaky) == 1
+    out, err = capsys.readouterr()
+    posted = json.dumps(api_url.logs()[before:], ensure_ascii=False)
+    for text in (out, err, posted):
+        for form in (secret, repr(secret)[1:-1], quote(secret, safe=""), json.dumps(secret)[1:-1]):
+            assert form not in text
+    assert "Traceback" in err
