@@ -124,7 +124,12 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
         try:
             settings = mode.settings.load(arguments)
         except ValidationError as error:
-            return fail_before_run(settings_error_message(error, mode.settings), environment)
+            message = settings_error_message(error, mode.settings)
+            if ignored:  # a misspelt name is the likely cause of a missing option
+                message += (
+                    f" Arguments not declared by this code were ignored: {', '.join(ignored)}."
+                )
+            return fail_before_run(message, environment)
         redaction.register(settings.secret_values())
         level = LOG_LEVELS[environment.log_level]
         with connect(environment) as api, forward_logs(api, level=level):

@@ -336,3 +336,13 @@ def test_a_secret_never_leaves_a_run_in_any_output(
         for form in (secret, repr(secret)[1:-1], quote(secret, safe=""), json.dumps(secret)[1:-1]):
             assert form not in text
     assert "Traceback" in err
+
+
+def test_a_configuration_error_names_the_arguments_it_ignored(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTAINER_API_URL", "http://127.0.0.1:9")
+    assert run(lambda s, api: None, "--NAM=Ada", settings=CliOptions) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.rstrip().endswith("Arguments not declared by this code were ignored: --NAM.")
