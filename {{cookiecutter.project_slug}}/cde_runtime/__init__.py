@@ -9,10 +9,12 @@ from cde_runtime.channel_client import ChannelClient, ChannelError, ExportReport
 from cde_runtime.container_api import (
     ContainerApi,
     ContainerApiError,
+    IncompleteInput,
     InputNotProvided,
     OutputWriter,
     RowReader,
 )
+from cde_runtime.environment import is_local_run
 from cde_runtime.errors import RunFailed
 from cde_runtime.logs import SUCCESS, Progress
 from cde_runtime.mode import Mode
@@ -27,6 +29,7 @@ __all__ = [
     "ContainerApiError",
     "ExecutionMode",
     "ExportReport",
+    "IncompleteInput",
     "InputNotProvided",
     "Mode",
     "OutputWriter",
@@ -35,6 +38,7 @@ __all__ = [
     "RowReader",
     "RunFailed",
     "chunked",
+    "is_local_run",
     "option",
     "split_list",
 ]

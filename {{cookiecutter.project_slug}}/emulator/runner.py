@@ -127,8 +127,12 @@ def shell_wins(
 def connector_environment(
     options: Mapping[str, str], api_url: str, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The connector's environment: options, then ours (the shell wins), then the emulator URL."""
-    return {**options, **(os.environ if base is None else base), API_URL_VARIABLE: api_url}
+    """The connector's environment: options, then ours (the shell wins), then the emulator URL.
+
+    CDE_LOCAL_RUN=1 tells the runtime this is a local run (cde_runtime/environment.py).
+    """
+    base_env = os.environ if base is None else base
+    return {**options, **base_env, "CDE_LOCAL_RUN": "1", API_URL_VARIABLE: api_url}
 
 
 def run(

@@ -128,9 +128,10 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
 @pytest.fixture
 def run_connector() -> ConnectorRunner:
     """`run_connector(mode, emulator_or_url, env={...}, args=[...], timeout=60)` runs
-    `python main.py <mode> *args` from the project root with CONTAINER_API_URL set. `env` goes on
-    top of a copy of os.environ without any declared option variables, so results never depend on
-    the developer's shell."""
+    `python main.py <mode> *args` from the project root with CONTAINER_API_URL set and
+    CDE_LOCAL_RUN=1 (a local run; pass env={"CDE_LOCAL_RUN": "0"} to act as production). `env`
+    goes on top of a copy of os.environ without any declared option variables, so results never
+    depend on the developer's shell."""
     hidden = declared_option_names() | {"CONTAINER_API_URL"}
 
     def run(
@@ -145,7 +146,7 @@ def run_connector() -> ConnectorRunner:
         return subprocess.run(  # noqa: S603 - our interpreter running our main.py
             [sys.executable, "main.py", mode, *args],
             cwd=PROJECT_ROOT,
-            env={**clean, **(env or {}), "CONTAINER_API_URL": url},
+            env={**clean, "CDE_LOCAL_RUN": "1", **(env or {}), "CONTAINER_API_URL": url},
             capture_output=True,
             text=True,
             timeout=timeout,

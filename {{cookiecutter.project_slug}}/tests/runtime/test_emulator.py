@@ -828,7 +828,7 @@ def test_the_emulator_url_wins_over_the_options() -> None:
     env = runner.connector_environment(
         {"CONTAINER_API_URL": "http://wrong", "A": "1"}, "http://e", {}
     )
-    assert env == {"CONTAINER_API_URL": "http://e", "A": "1"}
+    assert env == {"CONTAINER_API_URL": "http://e", "A": "1", "CDE_LOCAL_RUN": "1"}
 
 
 def test_run_returns_the_connector_exit_code(tmp_path: Path) -> None:
