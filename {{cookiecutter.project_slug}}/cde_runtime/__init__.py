@@ -9,10 +9,12 @@ from cde_runtime.channel_client import ChannelClient, ChannelError, ExportReport
 from cde_runtime.container_api import (
     ContainerApi,
     ContainerApiError,
+    IncompleteInput,
     InputNotProvided,
     OutputWriter,
     RowReader,
 )
+from cde_runtime.environment import is_local_run
 from cde_runtime.errors import RunFailed
 from cde_runtime.logs import SUCCESS, Progress
 from cde_runtime.mode import Mode
@@ -29,6 +31,7 @@ __all__ = [
     "ExecutionMode",
     "ExportReport",
     "InFlightLimit",
+    "IncompleteInput",
     "InputNotProvided",
     "Mode",
     "OutputWriter",
@@ -37,6 +40,7 @@ __all__ = [
     "RowReader",
     "RunFailed",
     "chunked",
+    "is_local_run",
     "option",
     "send_in_order",
     "split_list",

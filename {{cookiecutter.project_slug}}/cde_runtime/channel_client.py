@@ -37,9 +37,10 @@ from typing import Any, Self, TypeVar
 import httpx
 import tenacity
 
-from cde_runtime.container_api import ContainerApi, ContainerApiError, OutputWriter
+from cde_runtime.container_api import ContainerApi, OutputWriter
 from cde_runtime.errors import RunFailed
 from cde_runtime.sending import InFlightLimit, send_in_order
+from cde_runtime.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +246,10 @@ class ExportReport:
     Feedback rows are `{"id", "status": "success" | "error", "message"}`; the platform imports
     them as an extra feed on the next run, joined on `id`. Rows for rejected products
     are written when `feedback_file` is on, for accepted ones when `successes` is on too.
-    Use as a context manager: feedback is flushed even when the channel fails part-way, so the
-    products that were delivered are still reported.
+    Use as a context manager: whatever ends the block (the channel failing, a Container API
+    error reading the next batch, a bug in the mapping) the feedback of every product recorded
+    so far is still written, so the products that were delivered are reported. Messages are
+    masked like every other output (a channel may echo the token in an error).
     """
 
     def __init__(self, api: ContainerApi, *, feedback_file: bool, successes: bool) -> None:
@@ -271,7 +274,8 @@ class ExportReport:
                 self.rejected += 1
                 if len(self.examples) < 3:
                     self.examples.append(result)
-                rows.append({"id": result.id, "status": "error", "message": result.message})
+                message = redact(result.message)
+                rows.append({"id": result.id, "status": "error", "message": message})
         if self._feedback is not None and rows:
             self._feedback.write_many(rows)
 
@@ -329,13 +333,12 @@ class ExportReport:
     ) -> None:
         if self._feedback is None:
             return
-        if exc is None or isinstance(exc, RunFailed):
-            # The results recorded so far are real: report them even though the run fails.
-            try:
-                self._feedback.close()
-            except ContainerApiError as error:
-                if exc is None:
-                    raise
-                log.error("Feedback rows could not all be written: %s", error)
-        else:
-            self._feedback.__exit__(exc_type, exc, tb)
+        if exc is None:
+            self._feedback.close()
+            return
+        # The results recorded so far are real: report them even though the run fails, and let
+        # the original error end the run (a failing feedback write is logged, not raised).
+        try:
+            self._feedback.close()
+        except Exception as error:
+            log.error("Feedback rows could not all be written: %s", error)

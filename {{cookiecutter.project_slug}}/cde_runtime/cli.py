@@ -1,31 +1,39 @@
-"""Command line: `python main.py <mode> [--health-check] [options]` and `python main.py describe`.
+"""Command line: `python main.py <mode> [--health-check] [options]`, `python main.py describe`.
 
 Exit codes (what the platform records for the run):
     0  success
-    1  run failed: bad configuration, Container API error, handler failure (one line on stderr)
-    2  usage error: unknown mode, unknown argument
+    1  run failed: bad configuration, Container API error, handler failure (one line on stderr;
+       an unexpected exception also prints its traceback above that line, secrets masked)
+    2  usage error: unknown mode, a malformed argument
 
-Environment variables the runtime reads (never options of the connector):
-    CONTAINER_API_URL           where the Container API listens (default http://cde-container-api)
-    CONTAINER_API_MAX_ATTEMPTS  tries per Container API call before giving up (default 5)
-    CONTAINER_API_READ_TIMEOUT  seconds to wait for a Container API answer (default 3600)
+Environment variables the runtime reads (never options of the connector): see
+cde_runtime/environment.py (CONTAINER_API_URL, LOG_LEVEL, ...).
+
+Command-line execution mode: options are `--NAME value` or `--NAME=value` with the exact
+option name (no abbreviations); a value that starts with `-` needs the `=` form. An argument
+the code does not declare is reported as a warning and ignored, as an environment variable the
+code does not read would be: the portal may offer an option before the code knows it, and that
+must not fail production runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from cde_runtime.container_api import ContainerApi, ContainerApiError
+from cde_runtime import redaction
+from cde_runtime.container_api import ContainerApi, ContainerApiError, ContainerApiUnavailable
+from cde_runtime.environment import RuntimeEnvironment, RuntimeEnvironmentError, load_environment
 from cde_runtime.errors import RunFailed
-from cde_runtime.logs import Redactor, forward_logs
+from cde_runtime.logs import LOG_LEVELS, forward_logs
 from cde_runtime.mode import Mode
 from cde_runtime.options import ConnectorSettings
 
@@ -44,21 +52,30 @@ def main(modes: Modes, argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(modes)
     try:
-        parsed = parser.parse_args(arguments)
+        parsed, unknown = parser.parse_known_args(arguments)
+        # Only a mode that reads its options as arguments may meet one it does not know.
+        if unknown and not (parsed.command in modes and takes_arguments(modes[parsed.command])):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as stop:  # argparse's own exits: --help is 0, usage errors are 2
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     if parsed.command == "describe":
-        from cde_runtime.describe import render
-
-        print(render(modes.values()))
-        return EXIT_OK
+        return describe(modes, parsed.write)
     mode = modes[parsed.command]
     if parsed.health_check:
         # The build runs this in a bare container (no Container API, no options): reaching
         # this line proves the image imports the code and ships the mode.
         print(f"ok: mode {mode.name} is available")
         return EXIT_OK
-    return run(mode, arguments[1:])
+    return run(mode, arguments[1:], ignored=option_names(unknown))
+
+
+def takes_arguments(mode: Mode[Any]) -> bool:
+    return bool(mode.settings.execution_mode == "command_line_arguments")
+
+
+def option_names(unknown: Sequence[str]) -> list[str]:
+    """The option names among arguments argparse did not know (values are never repeated)."""
+    return [item.split("=", 1)[0] for item in unknown if item.startswith("--")]
 
 
 def build_parser(modes: Modes) -> argparse.ArgumentParser:
@@ -66,10 +83,13 @@ def build_parser(modes: Modes) -> argparse.ArgumentParser:
         prog="main.py",
         description="Productsup CDE connector.",
         epilog="Exit codes: 0 success, 1 run failed, 2 usage error.",
+        allow_abbrev=False,
     )
     commands = parser.add_subparsers(dest="command", required=True, title="modes")
     for mode in modes.values():
-        sub = commands.add_parser(mode.name, help=mode.summary, description=mode.summary)
+        sub = commands.add_parser(
+            mode.name, help=mode.summary, description=mode.summary, allow_abbrev=False
+        )
         sub.add_argument(
             "--health-check",
             action="store_true",
@@ -83,50 +103,118 @@ def build_parser(modes: Modes) -> argparse.ArgumentParser:
                     metavar="VALUE",
                     help=declared.description,
                 )
-    commands.add_parser("describe", help="print the Dev-portal setup of this connector")
+    describe_parser = commands.add_parser(
+        "describe", help="print the Dev-portal setup of this connector"
+    )
+    describe_parser.add_argument(
+        "--write",
+        type=Path,
+        metavar="PAGE",
+        help="put it into PAGE between its generated-part markers (docs/dev-portal.md)",
+    )
     return parser
 
 
-def run(mode: Mode[Any], arguments: Sequence[str]) -> int:
-    """Load the settings, connect, run the handler and turn the outcome into an exit code."""
+def describe(modes: Modes, page: Path | None) -> int:
+    """Print the Dev-portal setup, or regenerate its part of `page`."""
+    from cde_runtime.describe import StalePageError, render, write
+
+    if page is None:
+        print(render(modes.values()), end="")
+        return EXIT_OK
     try:
-        settings = mode.settings.load(arguments)
-    except ValidationError as error:
-        return fail_before_run(settings_error_message(error, mode.settings))
-    redactor = Redactor(settings.secret_values())
-    with connect() as api, forward_logs(api, redactor.secrets):
-        try:
-            mode.run(settings, api)
-        except RunFailed as error:
-            return fail(str(error), redactor)
-        except ContainerApiError as error:
-            return fail(str(error), redactor)
-        except Exception as error:  # the last line of defence: one readable line, exit 1
-            log.debug("Traceback of the failure:\n%s", traceback.format_exc())
-            return fail(f"unexpected {type(error).__name__}: {error}", redactor)
+        write(page, modes.values())
+    except (StalePageError, OSError) as error:
+        print(f"Cannot update {page}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Updated {page} from connector/settings.py")
     return EXIT_OK
 
 
-def connect() -> ContainerApi:
+def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) -> int:
+    """Load the settings, connect, run the handler and turn the outcome into an exit code.
+
+    Everything the run prints goes through the redaction of cde_runtime.redaction, from the
+    moment the secrets are known.
+    """
+    with redaction.redacted_std_streams():
+        try:
+            environment = load_environment()
+        except RuntimeEnvironmentError as error:
+            print(str(error), file=sys.stderr, flush=True)
+            return EXIT_FAILED
+        try:
+            settings = mode.settings.load(arguments)
+        except ValidationError as error:
+            message = settings_error_message(error, mode.settings)
+            if ignored:  # a misspelt name is the likely cause of a missing option
+                message += (
+                    f" Arguments not declared by this code were ignored: {', '.join(ignored)}."
+                )
+            return fail_before_run(message, environment)
+        redaction.register(settings.secret_values())
+        level = LOG_LEVELS[environment.log_level]
+        with connect(environment) as api, forward_logs(api, level=level):
+            if ignored:
+                log.warning(
+                    "Ignoring %s not declared by this code: %s. Update the code, or remove "
+                    "them from the Individual configurations in the Dev portal.",
+                    "an option" if len(ignored) == 1 else "options",
+                    ", ".join(ignored),
+                )
+            try:
+                mode.run(settings, api)
+            except RunFailed as error:
+                return fail(str(error))
+            except ContainerApiUnavailable as error:
+                return fail(str(error) + local_hint(environment))
+            except ContainerApiError as error:
+                return fail(str(error))
+            except Exception as error:  # the last line of defence: traceback, then one line
+                # The portal shows stderr: the traceback is what makes a bug in the handler
+                # debuggable there. It passes the same redaction as every other line.
+                print(traceback.format_exc().rstrip(), file=sys.stderr, flush=True)
+                return fail(f"unexpected {type(error).__name__}: {error}")
+    return EXIT_OK
+
+
+def connect(environment: RuntimeEnvironment, max_attempts: int | None = None) -> ContainerApi:
     """The Container API client, tuned by the CONTAINER_API_* variables (tests keep them small)."""
     return ContainerApi(
-        max_attempts=int(os.environ.get("CONTAINER_API_MAX_ATTEMPTS") or 5),
-        read_timeout=float(os.environ.get("CONTAINER_API_READ_TIMEOUT") or 3600),
+        environment.api_url,
+        max_attempts=max_attempts or environment.max_attempts,
+        read_timeout=environment.read_timeout,
+        max_write_bytes=environment.max_write_bytes,
     )
 
 
-def fail(message: str, redactor: Redactor) -> int:
+def local_hint(environment: RuntimeEnvironment) -> str:
+    """Where to find a Container API when there is none at the platform's address."""
+    if not environment.is_default_url:
+        return ""
+    return (
+        f". There is no Container API at {environment.api_url} outside the platform: to run "
+        "locally, use `python3 dev.py run <mode>` (or set CONTAINER_API_URL)"
+    )
+
+
+def fail(message: str) -> int:
     """End the run as failed: one line on stderr (what the portal shows) and an error log."""
-    line = redactor.text(" ".join(f"Run failed: {message}".split()))
+    line = redaction.redact(" ".join(f"Run failed: {message}".split()))
     print(line, file=sys.stderr, flush=True)
     log.error(line, extra={"on_stderr": True})
     return EXIT_FAILED
 
 
-def fail_before_run(message: str) -> int:
-    """Like `fail`, for a run that cannot start: its settings are unusable."""
+def fail_before_run(message: str, environment: RuntimeEnvironment) -> int:
+    """Like `fail`, for a run that cannot start: its settings are unusable.
+
+    The line is on stderr at once; the copy for the portal's log view gets a single attempt, so
+    a missing Container API (a local run without the emulator) costs no retry delay.
+    """
     print(message, file=sys.stderr, flush=True)
-    with connect() as api, forward_logs(api):
+    with connect(environment, max_attempts=1) as api, forward_logs(api) as handler:
+        handler.fallback = io.StringIO()  # already on stderr: a failed delivery prints nothing
         log.error(message, extra={"on_stderr": True})
     return EXIT_FAILED
 
@@ -143,6 +231,9 @@ def settings_error_message(error: ValidationError, settings: type[ConnectorSetti
         names.append(name)
         if item["type"] == "missing":
             problems.append(f"option {name} is required but not set")
+        elif item["type"] == "literal_error":
+            accepted = item.get("ctx", {}).get("expected", "")
+            problems.append(f"option {name} is invalid (accepted values: {accepted})")
         else:
             problems.append(f"option {name} is invalid ({item['msg']})")
     if settings.execution_mode == "command_line_arguments":

@@ -9,8 +9,9 @@ Platform facts this module is built around:
   there; stderr is only the fallback when the Container API cannot take a log line.
 - A run can move millions of rows: log progress every N rows or T seconds (`Progress`), never
   once per product, or logging becomes the slowest part of the run.
-- Password options must never reach a log: `Redactor` masks their values in messages,
-  arguments, context and tracebacks.
+- Password options must never reach a log: `RedactSecrets` masks them (and URL credentials)
+  in messages, arguments, context and tracebacks (see cde_runtime/redaction.py).
+- A local run can log more (or less) with the LOG_LEVEL variable: debug, info, warning, error.
 """
 
 from __future__ import annotations
@@ -19,17 +20,36 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from cde_runtime.container_api import ContainerApi, ContainerApiUnavailable
+from cde_runtime.container_api import ContainerApi
+from cde_runtime.redaction import MASK, Redactor, active, redact
+
+__all__ = [
+    "LOG_LEVELS",
+    "MASK",
+    "SUCCESS",
+    "ContainerApiHandler",
+    "Progress",
+    "RedactSecrets",
+    "Redactor",
+    "api_level",
+    "forward_logs",
+]
 
 #: Between INFO and WARNING: a step that went well (shown as "success" in the Dev portal).
 SUCCESS = 25
 logging.addLevelName(SUCCESS, "SUCCESS")
 
-MASK = "*****"
+#: Levels a local run may choose with the LOG_LEVEL variable (production runs log at info).
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 # Records of these loggers describe the log delivery itself; forwarding them would loop.
 _OWN_TRANSPORT = ("httpx", "httpcore")
@@ -50,68 +70,68 @@ def api_level(levelno: int) -> str:
     return "debug"
 
 
-class Redactor:
-    """Replaces secret values (password options) with a mask in any text or JSON-like value."""
-
-    def __init__(self, secrets: Sequence[str] = ()) -> None:
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        for secret in self.secrets:
-            value = value.replace(secret, MASK)
-        return value
-
-    def value(self, value: Any) -> Any:
-        if not self.secrets:
-            return value
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, Mapping):
-            return {self.text(str(k)): self.value(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.value(item) for item in value]
-        return value
-
-
 class RedactSecrets(logging.Filter):
-    """Masks secrets in a record before handlers format it: message, args, context, traceback."""
+    """Masks secrets in a record before handlers format it: message, args, context, traceback.
 
-    def __init__(self, redactor: Redactor) -> None:
+    Uses `redactor`, else the process's active one (cde_runtime.redaction) at the time of the
+    record, so secrets registered after the filter was installed are masked too.
+    """
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
         super().__init__()
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.redactor.secrets:
-            return True
-        record.msg = self.redactor.text(record.getMessage())
-        record.args = None
+        redactor = self.redactor or active()
+        message = record.getMessage()
+        masked = redactor.text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
         context = getattr(record, "context", None)
         if context is not None:
-            record.context = self.redactor.value(context)
+            record.context = redactor.value(context)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self.redactor.text(record.exc_text)
+            record.exc_text = redactor.text(record.exc_text)
         if record.stack_info:
-            record.stack_info = self.redactor.text(record.stack_info)
+            record.stack_info = redactor.text(record.stack_info)
         return True
 
 
 class ContainerApiHandler(logging.Handler):
     """Sends each record to the Container API; falls back to stderr, and never raises.
 
-    After the API turned out unreachable (connection failed after retries) every later record
-    goes straight to stderr, so a dead API costs one retry cycle, not one per log line. A record
-    with `extra={"on_stderr": True}` was already printed there and is not printed twice.
+    A record goes to stderr only when the API call failed after the client's own retries. The
+    handler then sends the next `pause` seconds of records straight to stderr (a dead API costs
+    one retry cycle, not one per line) and tries the API again after that, so a passing outage
+    loses the portal's log view only for the lines written during it. A record with
+    `extra={"on_stderr": True}` was already printed there and is not printed twice.
     """
 
-    def __init__(self, api: ContainerApi, fallback: TextIO | None = None) -> None:
+    #: Seconds to send records to stderr only, after a failed delivery.
+    PAUSE = 30.0
+
+    def __init__(
+        self,
+        api: ContainerApi,
+        fallback: TextIO | None = None,
+        *,
+        pause: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.api = api
         self.fallback = fallback
-        self.unreachable = False
+        self.pause = self.PAUSE if pause is None else pause
+        self.clock = clock
+        self.paused_until: float | None = None
         self._sending = threading.local()
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether records currently go to stderr only (the last delivery failed)."""
+        return self.paused_until is not None and self.clock() < self.paused_until
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith(_OWN_TRANSPORT) or getattr(self._sending, "active", False):
@@ -124,11 +144,10 @@ class ContainerApiHandler(logging.Handler):
             self._sending.active = True
             try:
                 self.api.log(api_level(record.levelno), message or "(empty)", _context(record))
+                self.paused_until = None
                 return
-            except ContainerApiUnavailable:
-                self.unreachable = True
-            except Exception:  # noqa: S110 - logging must never fail the run; stderr below
-                pass
+            except Exception:  # logging must never fail the run; stderr below
+                self.paused_until = self.clock() + self.pause
             finally:
                 self._sending.active = False
         if not getattr(record, "on_stderr", False):
@@ -137,7 +156,7 @@ class ContainerApiHandler(logging.Handler):
     def to_stderr(self, level: str, message: str) -> None:
         stream = self.fallback or sys.stderr
         try:
-            stream.write(f"{level}: {message}\n")
+            stream.write(redact(f"{level}: {message}") + "\n")
             stream.flush()
         except Exception:  # noqa: S110 - a closed stderr leaves nowhere to report to
             pass
@@ -151,15 +170,20 @@ def _context(record: logging.LogRecord) -> dict[str, Any] | None:
 
 
 @contextmanager
-def forward_logs(api: ContainerApi, secrets: Sequence[str] = ()) -> Iterator[ContainerApiHandler]:
-    """Route all logging to the Container API for the duration of a run, with secrets masked."""
+def forward_logs(
+    api: ContainerApi, secrets: Sequence[str] = (), *, level: int = logging.INFO
+) -> Iterator[ContainerApiHandler]:
+    """Route all logging to the Container API for the duration of a run, with secrets masked.
+
+    `secrets` are masked in addition to those registered with cde_runtime.redaction.
+    """
     handler = ContainerApiHandler(api)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.addFilter(RedactSecrets(Redactor(secrets)))
+    handler.addFilter(RedactSecrets(active().with_secrets(secrets) if secrets else None))
     root = logging.getLogger()
     previous_level = root.level
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
     for name in _OWN_TRANSPORT:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+import os
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -91,6 +93,49 @@ def split_list(value: Any) -> Any:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def clean_options(declared: Sequence[Option], raw: Mapping[str, str | None]) -> dict[str, Any]:
+    """The values the portal passed, as the settings take them.
+
+    - Surrounding whitespace is dropped (values pasted into the portal often carry a line break).
+    - An empty value is no value: a required option left empty is reported as not set, an
+      optional one takes its default.
+    - A checkbox is checked when its value is `1` and unchecked otherwise (the portal sends
+      `1`/`0`; an empty value is unchecked too), so a checkbox never fails a run.
+    Options the settings do not declare are left out: the portal may know an option before the
+    code does.
+    """
+    values: dict[str, Any] = {}
+    for option in declared:
+        value = raw.get(option.name)
+        if value is None:
+            continue
+        value = value.strip()
+        if option.field_type == "checkbox":
+            values[option.name] = value == "1"
+        elif value:
+            values[option.name] = value
+    return values
+
+
+def has_control_characters(value: str) -> bool:
+    return any(unicodedata.category(char) == "Cc" for char in value)
+
+
+class _Options(PydanticBaseSettingsSource):
+    """Settings source: the declared options from a mapping (the environment), cleaned."""
+
+    def __init__(self, settings_cls: type[BaseSettings], raw: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.raw = raw
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads all options at once
+
+    def __call__(self) -> dict[str, Any]:
+        declared = [m for f in self.settings_cls.model_fields.values() for m in f.metadata]
+        return clean_options([m for m in declared if isinstance(m, Option)], self.raw)
+
+
 class ConnectorSettings(BaseSettings):
     """Base class of every mode's settings; reads options the way the portal passes them."""
 
@@ -110,7 +155,22 @@ class ConnectorSettings(BaseSettings):
         # reading stray environment variables too would hide a misconfigured portal.
         if cls.execution_mode == "command_line_arguments":
             return (init_settings,)
-        return (init_settings, env_settings)
+        return (init_settings, _Options(settings_cls, os.environ))
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        """A password still holding a line break or tab after trimming cannot be meant."""
+        field = cls.model_fields.get(info.field_name or "")
+        declared = [m for m in field.metadata if isinstance(m, Option)] if field else []
+        is_password = bool(declared) and declared[0].field_type == "password"
+        if is_password and isinstance(value, str) and has_control_characters(value):
+            # The message names no value: this is a secret.
+            raise ValueError(
+                "it holds control characters (a line break or tab pasted with it?); "
+                "enter the value again without them"
+            )
+        return value
 
     @classmethod
     def options(cls) -> list[Option]:
@@ -124,15 +184,18 @@ class ConnectorSettings(BaseSettings):
 
     @classmethod
     def load(cls, arguments: Sequence[str] = ()) -> ConnectorSettings:
-        """Read the options from the environment, or from `--NAME value` arguments."""
+        """Read the options from the environment, or from `--NAME value` arguments.
+
+        Arguments must name an option exactly (no abbreviations); `--NAME=-value` passes a
+        value that starts with `-`. Unknown arguments are left for the caller to report.
+        """
         if cls.execution_mode == "environment_variables":
             return cls()
         parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
         for declared in cls.options():
             parser.add_argument(f"--{declared.name}", dest=declared.name, default=None)
         parsed, _unknown = parser.parse_known_args(list(arguments))
-        given = {name: value for name, value in vars(parsed).items() if value is not None}
-        return cls(**given)
+        return cls(**clean_options(cls.options(), vars(parsed)))
 
     def secret_values(self) -> list[str]:
         """Values of password options, for redaction wherever text leaves the process."""

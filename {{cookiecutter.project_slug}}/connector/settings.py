@@ -26,6 +26,22 @@ from cde_runtime.options import ConnectorSettings, ExecutionMode, option{% if ns
 
 # How the portal passes options at run time; chosen when the connector is created.
 EXECUTION_MODE: ExecutionMode = {{ cookiecutter.execution_mode | tojson }}
+# Execution configuration: the Container API version constraint, e.g. "^1.2" ("" keeps the
+# portal's default, the newest). The runtime reads the input type `input` and falls back to
+# `full`, the only name older versions know.
+CONTAINER_API_VERSION_CONSTRAINT = ""
+# Authentication and secrets. Authentication registrations name platform providers whose fields
+# reach the connector as PUP_AUTH_<FIELD> variables (--pup-auth-<field> arguments); secret
+# registrations name vault paths. The sample needs neither.
+AUTHENTICATIONS: tuple[str, ...] = ()
+SECRETS: tuple[str, ...] = ()
+{%- if cookiecutter.mode_data_source %}
+
+# Data source configuration: the marketplace categories the data source is listed under (Most
+# popular, Shopping platform, Shop systems, Cloud services, PIM / PMS, Tracking systems, Custom
+# import, Orders, Miscellaneous).
+CATEGORIES = ("Custom import",)
+{%- endif %}
 {%- if cookiecutter.mode_data_service %}
 
 # Data service configuration in the Dev portal.
@@ -40,6 +56,13 @@ MAX_USAGE = {{ cookiecutter.data_service_max_usage | int }}
 # Export configuration in the Dev portal.
 FEEDBACK_FILE = {{ "True" if cookiecutter.export_feedback_file in [true, "true", "yes", "y", "1"] else "False" }}
 FEEDBACK_SUCCESSES = {{ "True" if cookiecutter.export_feedback_successes in [true, "true", "yes", "y", "1"] else "False" }}
+# Feedback file connection columns: the site's column (source) and the feedback rows' column
+# (target) that match a feedback row to its product.
+FEEDBACK_SOURCE_COLUMN = "id"
+FEEDBACK_TARGET_COLUMN = "id"
+# Whether the channel uses category-specific attributes (input reads may then be filtered by
+# classification id, docs/container-api.md §3.14).
+CATEGORY_SPECIFIC_ATTRIBUTES = False
 {%- endif %}
 {%- if cookiecutter.mode_export_delta %}
 DELTA_KEY = {{ cookiecutter.export_delta_key | string | tojson }}

@@ -1,8 +1,9 @@
 """A local stand-in for the Productsup CDE Container API (stdlib only).
 
 Run it with `python -m emulator --data DIR`, or the whole connector with
-`python -m emulator run <mode>`; tests use `Emulator` directly. See CONTRACT.md-derived comments in
-`routes.py` for the choices made where the real API is not documented.
+`python -m emulator run <mode>`; tests use `Emulator` directly. docs/container-api.md describes the
+API and, under "The local emulator", the choices made where the real API is not documented; the
+"§n" and "unknown n" marks in these modules cite that page.
 """
 
 from emulator.faults import Fault

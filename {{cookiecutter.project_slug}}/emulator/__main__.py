@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from emulator.faults import Fault
-from emulator.runner import run
+from emulator.runner import available_modes, default_out_dir, run
 from emulator.server import Emulator
 from emulator.state import format_summary
 
@@ -54,8 +54,9 @@ def _add_shared(parser: argparse.ArgumentParser) -> None:
         type=_fault,
         default=[],
         metavar="KIND:N:ACTION",
-        help="make the N-th request of KIND (write|read|log|channel|any) answer ACTION "
-        "(an HTTP status, drop, malformed, cut, delay=SECONDS); repeatable",
+        help="make the N-th request of KIND (write|read|count|close|log|channel|any; N+ = "
+        "the N-th and later) answer ACTION (an HTTP status[,retry-after=S], drop, timeout, "
+        "malformed, cut, empty, null, 204body, delay=SECONDS); repeatable",
     )
     parser.add_argument(
         "--channel-reject-rate",
@@ -78,6 +79,27 @@ def _add_shared(parser: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="milliseconds every input read waits before answering (a remote feed)",
     )
+    _add_platform_variants(parser)
+
+
+def _add_platform_variants(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--old-api",
+        action="store_true",
+        help="act as an older Container API: input type `full` only (`input` is unknown)",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=_positive,
+        metavar="BYTES",
+        help="answer 413 to request bodies larger than this, like a proxy (default: no limit)",
+    )
+
+
+def _positive(value: str) -> int:
+    if not value.isdecimal() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, not {value!r}")
+    return int(value)
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -91,7 +113,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data", type=Path, default=Path(), metavar="DIR", help="input files: <type>.jsonl|.csv"
     )
-    parser.add_argument("--out", type=Path, metavar="DIR", help="record files (default DIR/out)")
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="record files (default .emulator-out/serve/)"
+    )
     _add_shared(parser)
     return parser
 
@@ -115,7 +139,8 @@ def _run_parser() -> argparse.ArgumentParser:
 def serve(args: argparse.Namespace) -> int:
     emulator = Emulator(
         args.data,
-        args.out,
+        # Never inside the data folder (sample_data/ is committed); .emulator-out/ is git-ignored.
+        args.out or default_out_dir("serve"),
         faults=args.fault,
         channel_reject_rate=args.channel_reject_rate,
         channel_latency=args.channel_latency,
@@ -123,6 +148,8 @@ def serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         echo=sys.stderr,
+        old_api=args.old_api,
+        max_body_bytes=args.max_body_bytes,
     )
     stop = threading.Event()
 
@@ -149,7 +176,11 @@ def serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["run"]:
-        args = _run_parser().parse_args(argv[1:])
+        parser = _run_parser()
+        args = parser.parse_args(argv[1:])
+        modes = available_modes()
+        if args.mode not in modes:  # before anything starts or any folder is emptied
+            parser.error(f"unknown mode {args.mode!r}; this connector has: {', '.join(modes)}")
         return run(
             args.mode,
             data_dir=args.data,
@@ -159,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             channel_reject_rate=args.channel_reject_rate,
             channel_latency=args.channel_latency,
             read_latency=args.read_latency,
+            old_api=args.old_api,
+            max_body_bytes=args.max_body_bytes,
         )
     return serve(_serve_parser().parse_args(argv))
 

@@ -1,7 +1,8 @@
-"""The Container API endpoints (CONTRACT §3) as plain functions of a request and the run state.
+"""The Container API endpoints (§3) as plain functions of a request and the run state.
 
-No sockets here: `server.py` does HTTP, this module decides status and body. Where the contract
-lists an unknown, the emulator takes the strict reading and the comment names the unknown.
+No sockets here: `server.py` does HTTP, this module decides status and body. "§n" and "unknown n"
+cite docs/container-api.md; where it lists an unknown, the emulator takes the strict reading and
+the comment names the unknown.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from emulator.rows import (
 )
 from emulator.state import OUTPUT_TYPES, MissingInputError, RunState
 
-#: Log levels the contract knows (CONTRACT §2).
+#: Log levels the contract knows (§2).
 LOG_LEVELS = (
     "success",
     "debug",
@@ -77,12 +78,12 @@ def json_response(status: int, payload: Any) -> Response:
 
 
 def validation_failed(errors: dict[str, str]) -> Response:
-    """The shared 400 shape of writes, logs, storage and buckets (CONTRACT §1)."""
+    """The shared 400 shape of writes, logs, storage and buckets (§1)."""
     return json_response(400, {"message": "Validation failed", "errors": errors})
 
 
 def bad_request(errors: dict[str, str]) -> Response:
-    """The 400 shape of next_batch in the 2026 docs (CONTRACT §1, §3.5)."""
+    """The 400 shape of next_batch in the 2026 docs (§1, §3.5)."""
     return json_response(400, {"message": "Bad request.", "errors": errors})
 
 
@@ -103,7 +104,7 @@ def _param(request: Request, name: str) -> str | None:
 
 
 def _show_hidden(request: Request) -> bool:
-    """`show-hidden` accepts true/false/1/0 (CONTRACT §1 recommendation); anything else is a 400."""
+    """`show-hidden` accepts true/false/1/0 (§1 recommendation); anything else is a 400."""
     raw = _param(request, "show-hidden")
     if raw is None:
         return False
@@ -116,7 +117,7 @@ def _show_hidden(request: Request) -> bool:
 
 
 def _classification_id(request: Request) -> None:
-    """Validated, not applied: how the CSA filter works is undocumented (CONTRACT unknown 13)."""
+    """Validated, not applied: how the CSA filter works is undocumented (unknown 13)."""
     raw = _param(request, "classification-id")
     if raw is not None and not _INTEGER.fullmatch(raw):
         raise InputError(
@@ -125,7 +126,7 @@ def _classification_id(request: Request) -> None:
 
 
 def _size(request: Request) -> int:
-    """`size`: integer 1..999, default 1 (CONTRACT §3.5)."""
+    """`size`: integer 1..999, default 1 (§3.5)."""
     raw = _param(request, "size")
     if raw is None:
         return 1
@@ -156,7 +157,7 @@ def _input_call(state: RunState, input_type: str, call: Callable[[], Response]) 
 
 
 def read_next(state: RunState, request: Request, input_type: str) -> Response:
-    """One row per call; 204 with no body at end of input (CONTRACT §3.4, unknown 1)."""
+    """One row per call; 204 with no body at end of input (§3.4, unknown 1)."""
     show_hidden = _show_hidden(request)
     _classification_id(request)
 
@@ -170,7 +171,7 @@ def read_next(state: RunState, request: Request, input_type: str) -> Response:
 
 
 def read_next_batch(state: RunState, request: Request, input_type: str) -> Response:
-    """Up to `size` rows; 200 with `data: []` at end of input (CONTRACT §3.5, unknown 1)."""
+    """Up to `size` rows; 200 with `data: []` at end of input (§3.5, unknown 1)."""
     size = _size(request)
     show_hidden = _show_hidden(request)
     _classification_id(request)
@@ -183,7 +184,7 @@ def read_next_batch(state: RunState, request: Request, input_type: str) -> Respo
 
 
 def restart(state: RunState, request: Request, input_type: str) -> Response:
-    """Rewind the shared cursor. A missing file gives 404 (strict reading of CONTRACT unknown 5)."""
+    """Rewind the shared cursor. A missing file gives 404 (strict reading of unknown 5)."""
 
     def call() -> Response:
         state.restart(input_type)
@@ -193,7 +194,7 @@ def restart(state: RunState, request: Request, input_type: str) -> Response:
 
 
 def count(state: RunState, request: Request, input_type: str) -> Response:
-    """Total rows, independent of the cursor. Missing file → 404 (CONTRACT unknown 5)."""
+    """Total rows, independent of the cursor. Missing file → 404 (unknown 5)."""
 
     def call() -> Response:
         total = state.count(input_type)
@@ -215,11 +216,11 @@ def _json_body(request: Request) -> Any:
 
 
 def write_output(state: RunState, request: Request, output_type: str) -> Response:
-    """Append rows, flattened with `meta.separator` and stored as strings (CONTRACT §3.2).
+    """Append rows, flattened with `meta.separator` and stored as strings (§3.2).
 
-    Only `output` and `feedback` are accepted: strict reading of CONTRACT unknown 3 (the real server
+    Only `output` and `feedback` are accepted: strict reading of unknown 3 (the real server
     may accept other types). An empty `data` list is rejected as the Python sample relies on
-    (CONTRACT §3.2); the text for that case is unknown, so the one documented text is reused.
+    (§3.2); the text for that case is unknown, so the one documented text is reused.
     """
     if output_type not in OUTPUT_TYPES:
         return validation_failed({"type": NOT_VALID})
@@ -241,7 +242,7 @@ def write_output(state: RunState, request: Request, output_type: str) -> Respons
 
 
 def close_output(state: RunState, request: Request, output_type: str) -> Response:
-    """204; flushes the file. Unknown types get 400 like writes (strict, CONTRACT unknown 3)."""
+    """204; flushes the file. Unknown types get 400 like writes (strict, unknown 3)."""
     if output_type not in OUTPUT_TYPES:
         return validation_failed({"type": NOT_VALID})
     state.flush()
@@ -249,7 +250,7 @@ def close_output(state: RunState, request: Request, output_type: str) -> Respons
 
 
 def write_log(state: RunState, request: Request, level: str) -> Response:
-    """Append a log line. Unknown levels get 400: strict reading of CONTRACT unknown 4."""
+    """Append a log line. Unknown levels get 400: strict reading of unknown 4."""
     if level not in LOG_LEVELS:
         return validation_failed({"level": NOT_VALID})
     body = _json_body(request)
@@ -277,7 +278,7 @@ def _source_path(value: Any) -> Path | None:
 
     Absolute paths are used as given; relative ones resolve against the emulator's working directory
     (the project root in `python -m emulator run`). The real base directory is not documented
-    (CONTRACT unknown 8).
+    (unknown 8).
     """
     if not isinstance(value, str) or not value:
         return None
@@ -333,7 +334,7 @@ def show_process(state: RunState, request: Request, process_id: str) -> Response
 
 
 def pending_processes(state: RunState, request: Request) -> Response:
-    """Always empty: emulated processes finish immediately (CONTRACT unknown 9)."""
+    """Always empty: emulated processes finish immediately (unknown 9)."""
     return json_response(200, {"message": "", "data": []})
 
 
@@ -342,7 +343,7 @@ def log_processes(state: RunState, request: Request) -> Response:
 
 
 def _bucket_file(state: RunState, remote_file: str) -> Path | None:
-    # remoteFile may arrive with encoded or raw slashes (CONTRACT §3.15); both are accepted.
+    # remoteFile may arrive with encoded or raw slashes (§3.15); both are accepted.
     remote = _remote_path(remote_file)
     return None if remote is None else state.out_dir / "buckets" / remote
 
@@ -366,7 +367,7 @@ def bucket_upload(state: RunState, request: Request, remote_file: str) -> Respon
 def bucket_download(state: RunState, request: Request, remote_file: str) -> Response:
     """Copy the bucket file to OUT/downloads/<remoteFile>.
 
-    Where a real download lands in the connector's filesystem is undocumented (CONTRACT unknown 8).
+    Where a real download lands in the connector's filesystem is undocumented (unknown 8).
     """
     source = _bucket_file(state, remote_file)
     if source is None:
@@ -378,7 +379,7 @@ def bucket_download(state: RunState, request: Request, remote_file: str) -> Resp
 
 
 def bucket_delete(state: RunState, request: Request, remote_file: str) -> Response:
-    """The 202 body is not known (CONTRACT unknown 11); `{"message": ...}` is assumed."""
+    """The 202 body is not known (unknown 11); `{"message": ...}` is assumed."""
     target = _bucket_file(state, remote_file)
     if target is None:
         return validation_failed({"remoteFile": BAD_PATH})
@@ -392,7 +393,7 @@ def csa_classifications(state: RunState, request: Request) -> Response:
     """From DATA/csa-classifications.json (a list, or an object with `data`), else empty.
 
     `classification-path` filters by exact path: the filter's semantics are undocumented
-    (CONTRACT unknown 13), exact match is the strict reading.
+    (unknown 13), exact match is the strict reading.
     """
     path = state.data_dir / "csa-classifications.json"
     items: Any = []
@@ -431,11 +432,11 @@ def _route(pattern: str, kind: str | None = None, **methods: Handler) -> Route:
 ROUTES = (
     _route(r"/ping", GET=ping),
     _route(r"/output/([^/]+)", "write", POST=write_output),
-    _route(r"/output/([^/]+)/close", POST=close_output),
+    _route(r"/output/([^/]+)/close", "close", POST=close_output),
     _route(r"/input/([^/]+)/next", "read", GET=read_next),
     _route(r"/input/([^/]+)/next_batch", "read", GET=read_next_batch),
     _route(r"/input/([^/]+)/restart", GET=restart),
-    _route(r"/items/([^/]+)/count", GET=count),
+    _route(r"/items/([^/]+)/count", "count", GET=count),
     _route(r"/store/to-transport", POST=lambda s, r: store(s, r, "transport")),
     _route(r"/storage/internal", POST=lambda s, r: store(s, r, "internal")),
     _route(r"/logs/([^/]+)", "log", POST=write_log),

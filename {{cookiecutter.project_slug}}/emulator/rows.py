@@ -15,13 +15,13 @@ from typing import Any
 
 Row = dict[str, str]
 
-#: Input types the contract knows (CONTRACT §2); `full` is the deprecated alias of `input`.
+#: Input types the contract knows (§2); `full` is the deprecated alias of `input`.
 INPUT_TYPES = ("input", "new", "modified", "unchanged", "deleted")
 INPUT_ALIASES = {"full": "input"}
 DEFAULT_SEPARATOR = "-"
 #: Lines parsed per json.loads call when loading an input file.
 _PARSE_CHUNK = 10_000
-#: Columns starting with this are system columns, hidden unless `show-hidden` (CONTRACT §4).
+#: Columns starting with this are system columns, hidden unless `show-hidden` (§4).
 HIDDEN_PREFIX = "__"
 
 
@@ -38,9 +38,9 @@ def encode(value: Any) -> str:
 def as_string(value: Any) -> str:
     """A scalar as the platform stores it.
 
-    CONTRACT §3.2 infers (medium-high) that values are stored and served as strings. Booleans and
+    §3.2 infers (medium-high) that values are stored and served as strings. Booleans and
     null follow PHP's string cast (true → "1", false/null → ""), the server being PHP; this is our
-    choice for CONTRACT unknown 2, not a documented rule.
+    choice for unknown 2, not a documented rule.
     """
     if isinstance(value, str):
         return value
@@ -56,8 +56,8 @@ def as_string(value: Any) -> str:
 def flatten(row: dict[str, Any], separator: str = DEFAULT_SEPARATOR) -> Row:
     """Flatten nested dicts/lists into `parent<sep>key` / `parent<sep>index` columns.
 
-    `{"taxon": [{"id": 11}]}` becomes `{"taxon-0-id": "11"}` as the spec example suggests (CONTRACT
-    §3.2, unknown 2). Our choices where the contract is silent: an empty dict or list becomes one
+    `{"taxon": [{"id": 11}]}` becomes `{"taxon-0-id": "11"}` as the spec example suggests (§3.2,
+    unknown 2). Our choices where the contract is silent: an empty dict or list becomes one
     column with an empty string; keys that already contain the separator are kept as they are; a
     later column silently wins over an earlier one with the same flattened name.
     """

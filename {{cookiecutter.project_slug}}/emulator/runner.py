@@ -32,7 +32,15 @@ def sample_data_dir(mode: str, root: Path = PROJECT_ROOT) -> Path | None:
 
 
 def default_out_dir(mode: str, root: Path = PROJECT_ROOT) -> Path:
+    """`.emulator-out/<mode>/` (git-ignored); `serve` for the standalone emulator."""
     return root / ".emulator-out" / mode
+
+
+def available_modes() -> list[str]:
+    """The modes this connector ships (`python main.py --help` lists the same)."""
+    from connector.modes import MODES  # the connector's own registry
+
+    return list(MODES)
 
 
 def reset_dir(path: Path) -> Path:
@@ -104,11 +112,27 @@ def connector_arguments(options: Mapping[str, str], declared: Collection[str]) -
     return [f"--{name}={value}" for name, value in options.items() if name in declared]
 
 
+def shell_wins(
+    options: Mapping[str, str], declared: Collection[str], shell: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The options file's values, each declared option set in the shell taking precedence.
+
+    Precedence (lowest first): `.env.example` or `.env` (only one is read), then variables
+    exported in the shell, then `CONTAINER_API_URL`, always the emulator's.
+    """
+    shell = os.environ if shell is None else shell
+    return {**options, **{name: shell[name] for name in declared if name in shell}}
+
+
 def connector_environment(
     options: Mapping[str, str], api_url: str, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The connector's environment: ours, then the options, then the emulator URL on top."""
-    return {**(os.environ if base is None else base), **options, API_URL_VARIABLE: api_url}
+    """The connector's environment: options, then ours (the shell wins), then the emulator URL.
+
+    CDE_LOCAL_RUN=1 tells the runtime this is a local run (cde_runtime/environment.py).
+    """
+    base_env = os.environ if base is None else base
+    return {**options, **base_env, "CDE_LOCAL_RUN": "1", API_URL_VARIABLE: api_url}
 
 
 def run(
@@ -122,6 +146,8 @@ def run(
     channel_latency: float = 0.0,
     read_latency: float = 0.0,
     root: Path = PROJECT_ROOT,
+    old_api: bool = False,
+    max_body_bytes: int | None = None,
 ) -> int:
     """Run the connector once against a fresh emulator; returns the connector's exit code."""
     options_file = find_env_file(root, env_file)
@@ -136,9 +162,11 @@ def run(
             channel_latency=channel_latency,
             read_latency=read_latency,
             echo=sys.stderr,
+            old_api=old_api,
+            max_body_bytes=max_body_bytes,
         )
         with emulator:
-            options = load_options(options_file, emulator.url)
+            options = shell_wins(load_options(options_file, emulator.url), declared_options(mode))
             print(f"Emulator at {emulator.url} serving {data}", file=sys.stderr)
             print(f"Options from {options_file or '(no .env or .env.example)'}", file=sys.stderr)
             # Pass options the way the portal will: as arguments or as environment variables.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import re
+import select
 import socket
 import sys
 import threading
@@ -23,7 +25,7 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from emulator import routes
-from emulator.faults import Fault, FaultPlan
+from emulator.faults import BODILESS, Fault, FaultPlan
 from emulator.routes import Request, Response, json_response
 from emulator.rows import encode
 from emulator.state import RunState
@@ -40,6 +42,10 @@ def _channel_stand_in() -> ModuleType | None:
 channel = _channel_stand_in()
 
 MALFORMED_BODY = b"<html><body>502 Bad Gateway (injected malformed response)</body></html>"
+#: How long a `timeout` fault holds a connection at most when the client never gives up.
+STALL_SECONDS = 600.0
+#: Paths an older Container API does not know: it predates the input type `input` (`full` only).
+_NEW_INPUT_TYPE = re.compile(r"/(input|items)/input/[^/]+")
 
 
 class _Server(ThreadingHTTPServer):
@@ -123,6 +129,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(400, "Unreadable request body.")
             return
         url = urlsplit(self.path)
+        limit = emulator.max_body_bytes
+        if limit is not None and len(body) > limit:
+            # A proxy's body limit: the request never reaches the API (docs/container-api.md
+            # unknown 12: the real limit is not published).
+            self.close_connection = True
+            self._send(json_response(413, {"message": "Request Entity Too Large"}))
+            return
         request = Request(
             method=self.command,
             path=url.path,
@@ -138,6 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             match = routes.resolve(self.command, url.path)
             kind, contract = (match.kind if match else None), True
+            if emulator.old_api and _NEW_INPUT_TYPE.fullmatch(url.path):
+                match = None  # an older API's route pattern does not accept `input`
 
         cut = False
         for fault in emulator.fault_plan.next_request(kind, contract):
@@ -148,11 +163,11 @@ class _Handler(BaseHTTPRequestHandler):
             elif fault.action == "drop":
                 self.close_connection = True  # no response at all: the client sees a dead socket
                 return
-            elif fault.action == "malformed":
-                self._send(Response(200, MALFORMED_BODY))
+            elif fault.action == "timeout":
+                self._stall()
                 return
-            elif fault.status is not None:
-                self._send(json_response(fault.status, {"message": "Injected fault"}))
+            else:
+                self._send(self._fault_response(fault))
                 return
 
         if kind is not None and emulator.latency.get(kind):
@@ -178,17 +193,52 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self._send(response, cut=cut)
 
+    def _fault_response(self, fault: Fault) -> Response:
+        """The answer of a fault that answers (every action but delay, cut, drop, timeout)."""
+        if fault.base == "malformed":
+            return Response(200, MALFORMED_BODY)
+        if fault.base in ("empty", "null"):
+            data = b"[]" if fault.base == "empty" else b"null"
+            return Response(200, b'{"message":"","data":' + data + b"}")
+        if fault.base == "204body":
+            # Wrong on purpose: a body after a 204 would be read as the next answer on this
+            # connection, so the connection closes after it.
+            self.close_connection = True
+            return Response(204, b'{"message":"Injected fault"}', {"X-Emulator-Body": "204"})
+        assert fault.status is not None
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+        if fault.status in BODILESS:
+            return Response(fault.status, None, headers)
+        return Response(fault.status, encode({"message": "Injected fault"}).encode(), headers)
+
+    def _stall(self) -> None:
+        """Answer nothing until the client hangs up (its timeout) or the emulator stops."""
+        self.close_connection = True
+        deadline = time.monotonic() + STALL_SECONDS
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return  # the client closed its end
+                except OSError:
+                    return
+                time.sleep(0.05)  # a pipelined request: keep ignoring it
+
     def _send(self, response: Response, *, cut: bool = False) -> None:
         """Status line, headers and body in one write (see module docstring).
 
-        With `cut`, only half the body is sent before the connection closes.
+        With `cut`, only half the body is sent before the connection closes. A 204 or 304 gets
+        no body and no Content-Length, as HTTP requires, unless the response carries one on
+        purpose (the `204body` fault, which then closes the connection).
         """
         body = response.body or b""
         phrase = HTTPStatus(response.status).phrase if response.status in _STATUSES else "Status"
         head = [f"HTTP/1.1 {response.status} {phrase}"]
         if response.body is not None:
             head.append("Content-Type: application/json")
-        head.append(f"Content-Length: {len(body)}")
+        if response.status not in BODILESS or body:
+            head.append(f"Content-Length: {len(body)}")
         head.extend(f"{name}: {value}" for name, value in response.headers.items())
         if self.close_connection:
             head.append("Connection: close")
@@ -209,6 +259,8 @@ class Emulator:
 
     Input files are read once at `start()`; output, feedback, logs and channel calls are appended to
     files in `out_dir` (default `data_dir/out`), which start empty like a fresh platform run.
+    `old_api` serves an older Container API (input type `full` only); `max_body_bytes` answers
+    413 to larger request bodies, like a proxy in front of the API.
     """
 
     def __init__(
@@ -223,12 +275,18 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         echo: TextIO | None = None,
+        old_api: bool = False,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.out_dir = Path(out_dir) if out_dir is not None else self.data_dir / "out"
         self.channel_reject_rate = channel_reject_rate
         # Seconds added to each channel call / input read, to model a remote channel or feed.
         self.latency = {"channel": channel_latency, "read": read_latency}
+        #: Behave as an older Container API that serves `full` and does not know `input`.
+        self.old_api = old_api
+        #: Answer 413 to any request body larger than this (None: no limit).
+        self.max_body_bytes = max_body_bytes
         self.host = host
         self.port = port
         self._fault_list = tuple(faults)

@@ -1,12 +1,14 @@
 """Everything one emulated run remembers: inputs and cursors, output files, logs, processes, counts.
 
-The Container API keeps state per run (CONTRACT §1, inference high), so a fresh `RunState` starts
+The Container API keeps state per run (§1, inference high), so a fresh `RunState` starts
 with empty output files. Every method takes the lock: the HTTP server handles requests in threads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import threading
 import uuid
 from collections import Counter
@@ -24,12 +26,45 @@ from emulator.rows import (
     load_input,
 )
 
-#: Output types the contract knows (CONTRACT §2). Anything else is rejected (strict reading of
-#: CONTRACT unknown 3).
+#: Output types the contract knows (§2). Anything else is rejected (strict reading of
+#: unknown 3).
 OUTPUT_TYPES = ("output", "feedback")
 #: Files the emulator writes in the out dir; truncated at start because each run starts empty.
 RECORD_FILES = ("output.jsonl", "feedback.jsonl", "logs.jsonl", "channel.jsonl")
 _BUFFER_BYTES = 1 << 20
+
+
+class Echo:
+    """Copies log lines to a stream from its own thread, so requests never wait on it.
+
+    A reader that stops draining the stream (a full stderr pipe) would otherwise block the request
+    thread that echoes, and with it every request waiting for the state lock. Lines beyond
+    `capacity` waiting lines are dropped and counted instead; logs.jsonl still has every line.
+    """
+
+    def __init__(self, stream: TextIO, capacity: int = 10_000) -> None:
+        self._stream = stream
+        self._lines: queue.Queue[str | None] = queue.Queue(capacity)
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._drain, name="emulator-echo", daemon=True)
+        self._thread.start()
+
+    def put(self, line: str) -> None:
+        try:
+            self._lines.put_nowait(line)
+        except queue.Full:
+            self.dropped += 1
+
+    def _drain(self) -> None:
+        while (line := self._lines.get()) is not None:
+            with contextlib.suppress(OSError, ValueError):
+                print(line, file=self._stream, flush=True)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Let waiting lines out (briefly: a blocked stream must not hang the shutdown)."""
+        with contextlib.suppress(queue.Full):
+            self._lines.put(None, timeout=timeout)
+        self._thread.join(timeout)
 
 
 class MissingInputError(LookupError):
@@ -38,7 +73,7 @@ class MissingInputError(LookupError):
 
 @dataclass
 class Cursor:
-    """One read position per input type, shared by /next and /next_batch (CONTRACT unknown 7)."""
+    """One read position per input type, shared by /next and /next_batch (unknown 7)."""
 
     file: InputFile
     position: int = 0
@@ -52,7 +87,7 @@ class Process:
     kind: str
 
     def as_json(self) -> dict[str, Any]:
-        # "finished" is our name for the end; only "running" is documented (CONTRACT unknown 9).
+        # "finished" is our name for the end; only "running" is documented (unknown 9).
         return {"id": self.id, "status": "finished", "exit-code": 0, "seconds-remaining": 0}
 
 
@@ -62,7 +97,7 @@ class RunState:
     def __init__(self, data_dir: Path, out_dir: Path, echo: TextIO | None = None) -> None:
         self.data_dir = data_dir
         self.out_dir = out_dir
-        self._echo = echo
+        self._echo = Echo(echo) if echo is not None else None
         self._lock = threading.RLock()
         self._cursors: dict[str, Cursor] = {}
         self._invalid: dict[str, str] = {}
@@ -121,7 +156,7 @@ class RunState:
             self._cursor(input_type).position = 0
 
     def count(self, input_type: str) -> int:
-        """Total rows of the file, whatever the cursor (CONTRACT §3.7, inference high)."""
+        """Total rows of the file, whatever the cursor (§3.7, inference high)."""
         with self._lock:
             return self._cursor(input_type).file.count
 
@@ -138,9 +173,9 @@ class RunState:
         with self._lock:
             self._files["logs.jsonl"].write(line)
             self.logs_by_level[level] += 1
-            if self._echo is not None:
-                # The connector logs to the API, not its console: echo so a local run is readable.
-                print(f"[container-api log] {level}: {message}", file=self._echo, flush=True)
+        if self._echo is not None:
+            # The connector logs to the API, not its console: echo so a local run is readable.
+            self._echo.put(f"[container-api log] {level}: {message}")
 
     def record_channel_call(self, record: dict[str, Any]) -> None:
         line = encode(record) + "\n"
@@ -163,6 +198,8 @@ class RunState:
                 for handle in self._files.values():
                     handle.close()
                 self.closed = True
+        if self._echo is not None:
+            self._echo.close()
 
     def read_records(self, name: str) -> list[dict[str, Any]]:
         """The JSON lines of one record file (after a flush), for tests and the summary."""

@@ -89,15 +89,17 @@ def _write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
     """Factory: `emulator(input=[rows], new=..., modified=..., unchanged=..., deleted=...,
-    faults=[Fault(...)], channel_reject_rate=0.0)` writes the given streams as jsonl under
-    tmp_path/data, starts an Emulator, and stops it at teardown. Streams left out are not provided
-    (the emulator answers 404 for them, as the platform does)."""
+    faults=[Fault(...)], channel_reject_rate=0.0, old_api=False, max_body_bytes=None)` writes the
+    given streams as jsonl under tmp_path/data, starts an Emulator, and stops it at teardown.
+    Streams left out are not provided (the emulator answers 404 for them, as the platform does)."""
     started: list[Emulator] = []
 
     def start(
         *,
         faults: Sequence[Fault] = (),
         channel_reject_rate: float = 0.0,
+        old_api: bool = False,
+        max_body_bytes: int | None = None,
         **streams: Sequence[Mapping[str, Any]] | None,
     ) -> Emulator:
         unknown = set(streams) - set(STREAMS)
@@ -108,7 +110,13 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
         for name, rows in streams.items():
             if rows is not None:
                 _write_jsonl(data_dir / f"{name}.jsonl", rows)
-        emu = Emulator(data_dir, faults=faults, channel_reject_rate=channel_reject_rate)
+        emu = Emulator(
+            data_dir,
+            faults=faults,
+            channel_reject_rate=channel_reject_rate,
+            old_api=old_api,
+            max_body_bytes=max_body_bytes,
+        )
         started.append(emu.start())
         return emu
 
@@ -120,9 +128,10 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
 @pytest.fixture
 def run_connector() -> ConnectorRunner:
     """`run_connector(mode, emulator_or_url, env={...}, args=[...], timeout=60)` runs
-    `python main.py <mode> *args` from the project root with CONTAINER_API_URL set. `env` goes on
-    top of a copy of os.environ without any declared option variables, so results never depend on
-    the developer's shell."""
+    `python main.py <mode> *args` from the project root with CONTAINER_API_URL set and
+    CDE_LOCAL_RUN=1 (a local run; pass env={"CDE_LOCAL_RUN": "0"} to act as production). `env`
+    goes on top of a copy of os.environ without any declared option variables, so results never
+    depend on the developer's shell."""
     hidden = declared_option_names() | {"CONTAINER_API_URL"}
 
     def run(
@@ -137,7 +146,7 @@ def run_connector() -> ConnectorRunner:
         return subprocess.run(  # noqa: S603 - our interpreter running our main.py
             [sys.executable, "main.py", mode, *args],
             cwd=PROJECT_ROOT,
-            env={**clean, **(env or {}), "CONTAINER_API_URL": url},
+            env={**clean, "CDE_LOCAL_RUN": "1", **(env or {}), "CONTAINER_API_URL": url},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -119,3 +119,29 @@ def test_data_service_fails_when_the_run_provides_no_input(
     result = run_connector("data-service", emu, **configure())
     assert result.returncode == 1
     assert "answered 404 Requested file not provided." in result.stderr
+
+
+@pytest.mark.parametrize("read", [1, 2], ids=["on-the-first-read", "part-way"])
+def test_data_service_fails_when_the_input_ends_before_the_platforms_count(
+    read: int, emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    # A 204 is the end of input: taken at face value, the run would write back only the rows it
+    # got, and the platform would drop every other product.
+    emu = emulator(input=ROWS, faults=[Fault(kind="read", n=read, action="204")])
+    result = run_connector("data-service", emu, **configure())
+    assert result.returncode == 1
+    assert "but the platform counts 2500" in result.stderr
+    assert "Run failed: " in result.stderr.splitlines()[-1]
+
+
+def test_data_service_keeps_hidden_columns_in_the_round_trip(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    # The platform hides `__` columns (its own `___id`, earlier data services' prefixed columns)
+    # unless asked; the rows written back replace the products, so they must come back whole.
+    rows = [{"id": "1", "___id": "901", "___prefix_score": "7", "title": "Product 1"}]
+    emu = emulator(input=rows)
+    result = run_connector("data-service", emu, **configure())
+    assert result.returncode == 0, result.stderr
+    for column in ("___id", "___prefix_score"):
+        assert emu.output_rows()[0][column] == rows[0][column]

@@ -282,3 +282,20 @@ def test_data_source_fails_when_a_write_is_rejected_mid_run(
     assert "Container API POST /output/output answered 500" in result.stderr
     assert len(emu.output_rows()) == 999  # the batch before the failure, nothing after it
 {%- endif %}
+
+
+def test_data_source_never_imports_the_sample_feed_in_production(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator()
+    options = {{ '{name: value for name, value in REQUIRED.items() if name != "FEED_URL"}' if options.get("FEED_URL") else "REQUIRED" }}
+    # CDE_LOCAL_RUN=0: what the platform's environment looks like (the variable is not set there).
+    result = run_connector("data-source", emu, **pass_options(options, {"CDE_LOCAL_RUN": "0"}))
+    assert result.returncode == 1
+    assert emu.output_rows() == []
+{%- if options.get("FEED_URL") and options["FEED_URL"].get("required") %}
+    assert "option FEED_URL is required but not set" in result.stderr
+{%- else %}
+    assert result.stderr.startswith("Run failed: No product feed is set")
+    assert "only imported on local runs" in result.stderr
+{%- endif %}

@@ -41,7 +41,9 @@ def test_export_fails_with_one_line_when_the_container_api_is_unreachable(
     config = configure(env={"CONTAINER_API_MAX_ATTEMPTS": "1"})
     result = run_connector("export", closed_port_url(), **config)
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1].startswith("Run failed: Container API GET /input/input")
+    assert result.stderr.splitlines()[-1].startswith(
+        "Run failed: Container API GET /items/input/count: no answer"
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -203,4 +205,33 @@ def test_export_never_shows_the_channel_token_in_logs_stderr_or_stdout(
     assert "*****" in result.stderr
     for text in (logged, result.stderr, result.stdout):
         assert token not in text
+{%- endif %}
+{%- if options.get("CHANNEL_URL") %}
+
+
+def test_export_keeps_the_feedback_of_delivered_products_when_a_later_read_fails(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    # The first 999 products are read and delivered; reading the next batch fails.
+    fault = Fault(kind="read", n=2, action="500")
+    emu = emulator(input=without_title(PRODUCTS, 1), faults=[fault])
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 1
+    assert "Container API GET /input/input/next_batch answered 500" in result.stderr
+    delivered = [product_id for call in emu.channel_calls() for product_id in call["ids"]]
+    assert delivered
+    if FEEDBACK_FILE:
+        feedback = {row["id"] for row in emu.output_rows("feedback")}
+        assert "P0" in feedback  # rejected, so reported even without success rows
+        if FEEDBACK_SUCCESSES:
+            assert feedback == set(delivered)
+
+
+def test_export_fails_when_the_input_ends_before_the_platforms_count(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(input=PRODUCTS, faults=[Fault(kind="read", n=1, action="204")])
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 1
+    assert "ended after 0 rows but the platform counts 1050" in result.stderr
 {%- endif %}

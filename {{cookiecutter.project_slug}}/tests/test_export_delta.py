@@ -50,7 +50,9 @@ def test_export_delta_fails_with_one_line_when_the_container_api_is_unreachable(
     config = configure(env={"CONTAINER_API_MAX_ATTEMPTS": "1"})
     result = run_connector("export-delta", closed_port_url(), **config)
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1].startswith("Run failed: Container API GET /input/new")
+    assert result.stderr.splitlines()[-1].startswith(
+        "Run failed: Container API GET /items/new/count: no answer"
+    )
 
 
 def test_export_delta_fails_when_a_stream_cannot_be_read(

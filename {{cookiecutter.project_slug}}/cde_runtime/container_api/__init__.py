@@ -9,11 +9,13 @@ from .client import (
     INPUT_TYPES,
     LOG_LEVELS,
     MAX_BATCH_SIZE,
+    MAX_RETRY_AFTER,
+    MAX_WRITE_BYTES,
     Classification,
     ContainerApi,
     Process,
 )
-from .errors import ContainerApiError, ContainerApiUnavailable, InputNotProvided
+from .errors import ContainerApiError, ContainerApiUnavailable, IncompleteInput, InputNotProvided
 from .streams import OutputWriter, RowReader
 
 __all__ = [
@@ -21,10 +23,13 @@ __all__ = [
     "INPUT_TYPES",
     "LOG_LEVELS",
     "MAX_BATCH_SIZE",
+    "MAX_RETRY_AFTER",
+    "MAX_WRITE_BYTES",
     "Classification",
     "ContainerApi",
     "ContainerApiError",
     "ContainerApiUnavailable",
+    "IncompleteInput",
     "InputNotProvided",
     "OutputWriter",
     "Process",

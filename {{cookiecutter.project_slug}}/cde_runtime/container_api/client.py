@@ -1,7 +1,8 @@
 """HTTP client for the Productsup CDE Container API (one instance per run).
 
-"§n" marks cite the sections of the Container API contract this client was written against
-(reconstructed from Productsup's public clients and docs; the real service may differ by version).
+"§n" marks cite the sections of docs/container-api.md, the Container API this client was written
+against (reconstructed from Productsup's public clients and docs; the real service may differ by
+version); "unknown n" cites an item of its section 6.
 
 Retry and idempotency decision
 ------------------------------
@@ -19,7 +20,20 @@ a batch, a repeated write duplicates rows. Hence two policies:
 
 Retries use tenacity: at most `max_attempts` tries, exponential backoff from `backoff` seconds
 with jitter, capped at 10 s, each retry logged at WARNING on "cde_runtime.container_api" (never
-with row data).
+with row data). A 429/503 with `Retry-After` (seconds or an HTTP date) waits that long instead,
+capped at MAX_RETRY_AFTER.
+
+Platform variants
+-----------------
+* Input type: older Container API versions know the full feed only as `full`. The first call
+  on `input` decides once per run: when the API answers `input` with 400/404 but knows `full`,
+  every later `input` call goes to `full` (a warning says so).
+* Completeness: `read()` compares the rows a stream delivered with `/items/{type}/count` when
+  the stream ends; an early end (204, empty or null `data`) raises IncompleteInput instead of
+  passing for the end of input.
+* Write size: `writer()` caps each request at `max_write_bytes` of JSON as well as at
+  `batch_size` rows, since a proxy in front of the API may refuse large bodies; a single row
+  larger than the cap is sent alone.
 
 Statuses: each endpoint accepts only the statuses the contract declares; anything else raises
 `ContainerApiError` (the Productsup sample ended read loops silently on undeclared statuses).
@@ -30,11 +44,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -50,6 +66,7 @@ from tenacity import (
 from .errors import (
     ContainerApiError,
     ContainerApiUnavailable,
+    IncompleteInput,
     InputNotProvided,
     error_from_response,
 )
@@ -60,6 +77,8 @@ __all__ = [
     "INPUT_TYPES",
     "LOG_LEVELS",
     "MAX_BATCH_SIZE",
+    "MAX_RETRY_AFTER",
+    "MAX_WRITE_BYTES",
     "Classification",
     "ContainerApi",
     "Process",
@@ -84,7 +103,13 @@ LOG_LEVELS: Final = (
 )
 # The server accepts 0 < size < 1000 and defaults to 1 row per call when size is omitted (§3.5).
 MAX_BATCH_SIZE: Final = 999
+# Bytes of JSON per write request: below the 1 MiB body limit common proxies apply by default
+# (nginx's client_max_body_size), with room for the request line and headers.
+MAX_WRITE_BYTES: Final = 1_000_000
+# The longest `Retry-After` honoured, in seconds: a longer one is treated as this long.
+MAX_RETRY_AFTER: Final = 60.0
 _MAX_BACKOFF = 10.0
+T = TypeVar("T")
 _USER_AGENT = f"productsup-cde-connector (python-httpx/{httpx.__version__})"
 _JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
@@ -157,14 +182,24 @@ class ContainerApi:
         read_timeout: float = 3600.0,
         max_attempts: int = 5,
         backoff: float = 0.5,
+        max_write_bytes: int = MAX_WRITE_BYTES,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        if max_write_bytes < 1:
+            raise ValueError(f"max_write_bytes must be at least 1, got {max_write_bytes}")
         if base_url is None:
             base_url = os.environ.get("CONTAINER_API_URL") or DEFAULT_BASE_URL
         self._base_url = base_url.rstrip("/")
         self._max_attempts = max_attempts
+        self._max_write_bytes = max_write_bytes
+        self._sleep = sleep
+        # What `input` is called on this API (`input`, or `full` on old versions): decided on
+        # first use, under a lock since the read-ahead thread may be the first user.
+        self._input_wire: str | None = None
+        self._input_lock = threading.Lock()
         # 3600 s read / 30 s connect like Productsup's PHP quickstart (§1): batches of 999 rows
         # and storage calls can be slow. trust_env=False: the API is a sidecar on the run's own
         # Docker network, so proxy variables meant for the internet must not reroute it.
@@ -217,13 +252,17 @@ class ContainerApi:
         classification_id: int | None = None,
     ) -> dict[str, Any] | None:
         """Next input row, or None at the end (204, or 200 with empty `data`, §3.4)."""
-        body = self._call(
-            "GET",
-            f"/input/{_input_type(type)}/next",
-            ok=_OK_READ,
-            safe=False,
-            params=_read_params(None, show_hidden, classification_id),
-            not_found=InputNotProvided,
+        params = _read_params(None, show_hidden, classification_id)
+        body = self._on_input(
+            type,
+            lambda wire: self._call(
+                "GET",
+                f"/input/{wire}/next",
+                ok=_OK_READ,
+                safe=False,
+                params=params,
+                not_found=InputNotProvided,
+            ),
         )
         data = None if body is None else body.get("data")
         if not data:
@@ -245,14 +284,18 @@ class ContainerApi:
         A short batch is not the end of input: call again until [].
         """
         _check_batch_size(size)
-        path = f"/input/{_input_type(type)}/next_batch"
-        body = self._call(
-            "GET",
-            path,
-            ok=_OK_READ,
-            safe=False,
-            params=_read_params(size, show_hidden, classification_id),
-            not_found=InputNotProvided,
+        path = f"/input/{type}/next_batch"
+        params = _read_params(size, show_hidden, classification_id)
+        body = self._on_input(
+            type,
+            lambda wire: self._call(
+                "GET",
+                f"/input/{wire}/next_batch",
+                ok=_OK_READ,
+                safe=False,
+                params=params,
+                not_found=InputNotProvided,
+            ),
         )
         data = None if body is None else body.get("data")
         if not data:
@@ -269,22 +312,34 @@ class ContainerApi:
         show_hidden: bool = False,
         classification_id: int | None = None,
         read_ahead: bool = True,
+        check_count: bool = True,
     ) -> RowReader:
-        """Iterate all remaining rows of an input, fetching the next batch while you work."""
+        """Iterate all remaining rows of an input, fetching the next batch while you work.
+
+        With `check_count` (the default) the stream's rows are compared with `count(type)` when
+        it ends, and a difference raises IncompleteInput: read from the start of the stream
+        (a fresh run, or after `restart()`), or pass `check_count=False`. A `classification_id`
+        filters rows, so it turns the check off.
+        """
         _check_batch_size(batch_size)
         _input_type(type)
-        fetch = partial(
+        fetch: Callable[[], list[dict[str, Any]]] = partial(
             self.next_batch,
             type,
             batch_size,
             show_hidden=show_hidden,
             classification_id=classification_id,
         )
+        if check_count and classification_id is None:
+            fetch = _CountedFetch(self, type, fetch)
         return RowReader(fetch, read_ahead=read_ahead)
 
     def count(self, type: str = "input") -> int:
         """Total rows of an input file, independent of the cursor (§3.7)."""
-        path = f"/items/{_input_type(type)}/count"
+        return self._on_input(type, self._count)
+
+    def _count(self, wire_type: str) -> int:
+        path = f"/items/{wire_type}/count"
         body = self._call("GET", path, ok=_OK_200, safe=True, not_found=InputNotProvided)
         data = None if body is None else body.get("data")
         count = _int_or_none(data.get("count")) if isinstance(data, dict) else None
@@ -295,12 +350,11 @@ class ContainerApi:
     def restart(self, type: str = "input") -> None:
         """Rewind the input's cursor so the next read starts from the first row (§3.6)."""
         # GET on purpose (§3.6); rewinding twice equals rewinding once, so retrying is safe.
-        self._call(
-            "GET",
-            f"/input/{_input_type(type)}/restart",
-            ok=_OK_200,
-            safe=True,
-            not_found=InputNotProvided,
+        self._on_input(
+            type,
+            lambda wire: self._call(
+                "GET", f"/input/{wire}/restart", ok=_OK_200, safe=True, not_found=InputNotProvided
+            ),
         )
 
     # -- output --------------------------------------------------------------------------------
@@ -329,11 +383,24 @@ class ContainerApi:
         batch_size: int = MAX_BATCH_SIZE,
         separator: str | None = None,
         background: bool = True,
+        max_bytes: int | None = None,
     ) -> OutputWriter:
-        """A buffered writer that posts full batches, optionally from a background thread."""
-        _output_type(type)
-        send = partial(self.write, type=type, separator=separator)
-        return OutputWriter(send, batch_size=batch_size, background=background)
+        """A buffered writer that posts batches of up to `batch_size` rows and `max_bytes` bytes
+        (default: this client's `max_write_bytes`), optionally from a background thread."""
+        path = f"/output/{_output_type(type)}"
+        meta = b"" if separator is None else b',"meta":' + _encode({"separator": separator})
+
+        def send(encoded_rows: list[bytes]) -> None:
+            body = b'{"data":[' + b",".join(encoded_rows) + b"]" + meta + b"}"
+            self._call("POST", path, ok=frozenset({201}), safe=False, content=body)
+
+        return OutputWriter(
+            send,
+            batch_size=batch_size,
+            background=background,
+            encode=_encode,
+            max_bytes=(max_bytes or self._max_write_bytes) - _WRITE_ENVELOPE - len(meta),
+        )
 
     def close_output(self, type: str = "output") -> None:
         """Close an output file (§3.3): a maintenance route; connectors normally never call it."""
@@ -458,10 +525,12 @@ class ContainerApi:
         safe: bool,
         params: Mapping[str, str] | None = None,
         body: Any = None,
+        content: bytes | None = None,
         not_found: type[ContainerApiError] = ContainerApiError,
     ) -> dict[str, Any] | None:
         """One logical call: encode, send with the retry policy, check status, decode JSON."""
-        content = None if body is None else _encode(body)
+        if body is not None:
+            content = _encode(body)
         retrying = self._retry_safe if safe else self._retry_unsafe
         try:
             response = retrying(self._attempt, method, path, params, content, ok, not_found)
@@ -500,6 +569,7 @@ class ContainerApi:
             method=method,
             path=path,
             error_class=not_found if status == 404 else ContainerApiError,
+            retry_after=response.headers.get("Retry-After"),
         )
 
     def _decode(self, method: str, path: str, response: httpx.Response) -> dict[str, Any] | None:
@@ -543,14 +613,64 @@ class ContainerApi:
     ) -> Retrying:
         # One Retrying per policy: tenacity keeps per-call state thread-local, so it is shared
         # safely by the read-ahead and writer threads.
+        # Spelled as a sum: wait_exponential_jitter renamed its arguments within tenacity 9.
+        backoff_wait = wait_exponential(multiplier=backoff, max=_MAX_BACKOFF) + wait_random(
+            0, backoff
+        )
+
+        def wait(state: RetryCallState) -> float:
+            # The server knows best when it can take the call again (429/503 + Retry-After).
+            error = state.outcome.exception() if state.outcome is not None else None
+            if isinstance(error, ContainerApiError) and error.retry_after is not None:
+                return min(error.retry_after, MAX_RETRY_AFTER)
+            return float(backoff_wait(state))
+
         return Retrying(
             stop=stop_after_attempt(max_attempts),
-            # Spelled as a sum: wait_exponential_jitter renamed its arguments within tenacity 9.
-            wait=wait_exponential(multiplier=backoff, max=_MAX_BACKOFF) + wait_random(0, backoff),
+            wait=wait,
             retry=retry_if_exception(predicate),
             before_sleep=self._log_retry,
+            sleep=self._sleep,
             reraise=True,
         )
+
+    def _on_input(self, type: str, call: Callable[[str], T]) -> T:
+        """`call(wire_type)`, where `input` becomes `full` on APIs that predate `input`.
+
+        Decided by the first call on `input` that gets an answer: a 400/404 there, while the API
+        counts `full`, switches this client to `full` for the rest of the run. The failed call
+        changed nothing (no cursor moved), so it is repeated on `full`.
+        """
+        _input_type(type)
+        if type != "input":
+            return call(type)
+        wire = self._input_wire
+        if wire is not None:
+            return call(wire)
+        try:
+            result = call("input")
+        except ContainerApiError as error:
+            if error.status not in (400, 404) or not self._knows_full():
+                raise
+            with self._input_lock:
+                if self._input_wire is None:
+                    logger.warning(
+                        "This Container API does not know the input type `input`; reading the "
+                        "deprecated `full` instead for this run."
+                    )
+                self._input_wire = "full"
+            return call("full")
+        with self._input_lock:
+            if self._input_wire is None:
+                self._input_wire = "input"
+        return result
+
+    def _knows_full(self) -> bool:
+        try:
+            self._count("full")
+        except ContainerApiError:
+            return False
+        return True
 
     def _log_retry(self, state: RetryCallState) -> None:
         method, path = state.args[0], state.args[1]
@@ -607,6 +727,10 @@ def _encode(body: Any) -> bytes:
     return _ENCODER.encode(body).encode()
 
 
+# Bytes of a write body around the rows: `{"data":[` and `]}`, with room to spare.
+_WRITE_ENVELOPE = 64
+
+
 def _read_params(
     size: int | None, show_hidden: bool, classification_id: int | None
 ) -> dict[str, str]:
@@ -618,6 +742,33 @@ def _read_params(
     if classification_id is not None:
         params["classification-id"] = str(int(classification_id))
     return params
+
+
+class _CountedFetch:
+    """A fetch() that checks, when the stream ends, that it delivered `count(type)` rows."""
+
+    def __init__(self, api: ContainerApi, type: str, fetch: Callable[[], list[Any]]) -> None:
+        self.api = api
+        self.type = type
+        self.fetch = fetch
+        self.expected: int | None = None
+        self.delivered = 0
+
+    def __call__(self) -> list[Any]:
+        if self.expected is None:
+            # Counted before the first read: the count does not depend on the cursor.
+            self.expected = self.api.count(self.type)
+        batch = self.fetch()
+        self.delivered += len(batch)
+        if not batch and self.delivered != self.expected:
+            raise IncompleteInput(
+                f"the {self.type} stream ended after {self.delivered} rows but the platform "
+                f"counts {self.expected} (GET /items/{self.type}/count); failing the run so "
+                "no product is lost or doubled",
+                method="GET",
+                path=f"/input/{self.type}/next_batch",
+            )
+        return batch
 
 
 def _check_batch_size(size: int) -> None:

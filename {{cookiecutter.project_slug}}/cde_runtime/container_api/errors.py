@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 __all__ = [
     "ContainerApiError",
     "ContainerApiUnavailable",
+    "IncompleteInput",
     "InputNotProvided",
     "error_from_response",
     "normalize_errors",
+    "parse_retry_after",
 ]
 
 _MAX_TEXT = 300
@@ -34,6 +38,7 @@ class ContainerApiError(Exception):
         errors: Mapping[str, str] | None = None,
         method: str = "",
         path: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -41,6 +46,8 @@ class ContainerApiError(Exception):
         self.errors: dict[str, str] = dict(errors or {})
         self.method = method
         self.path = path
+        #: Seconds the server asked us to wait before trying again (`Retry-After`), if any.
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         where = f"Container API {self.method} {self.path}".rstrip()
@@ -60,6 +67,14 @@ class InputNotProvided(ContainerApiError):  # noqa: N818 - reads as the platform
 
     Delta exports get only some of new/modified/unchanged/deleted; handlers may treat this as an
     empty stream, so it has its own class.
+    """
+
+
+class IncompleteInput(ContainerApiError):  # noqa: N818 - reads as what happened
+    """An input stream ended with fewer (or more) rows than the platform counts for it.
+
+    A run that went on would write or export a partial set: a data service would wipe the
+    products it did not write back. So the run fails instead, naming both counts.
     """
 
 
@@ -84,8 +99,9 @@ def error_from_response(
     method: str,
     path: str,
     error_class: type[ContainerApiError] = ContainerApiError,
+    retry_after: str | None = None,
 ) -> ContainerApiError:
-    """Build the error for a non-accepted status from the body shapes of CONTRACT section 1."""
+    """The error for a non-accepted status from the error bodies (docs/container-api.md §1)."""
     message = ""
     errors: dict[str, str] = {}
     try:
@@ -106,7 +122,24 @@ def error_from_response(
         errors=errors,
         method=method,
         path=path,
+        retry_after=parse_retry_after(retry_after),
     )
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delay-seconds or an HTTP date (RFC 9110)."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _text(value: Any) -> str:

@@ -161,8 +161,8 @@ class RowReader:
 class _Worker:
     """One thread posting batches in order; remembers the first error and then sends nothing."""
 
-    def __init__(self, send: Callable[[Batch], None], confirmed: Callable[[int], None]) -> None:
-        self.queue: queue.Queue[Batch | _Stop] = queue.Queue(maxsize=_WRITE_QUEUE)
+    def __init__(self, send: Callable[[list[Any]], None], confirmed: Callable[[int], None]) -> None:
+        self.queue: queue.Queue[list[Any] | _Stop] = queue.Queue(maxsize=_WRITE_QUEUE)
         self.error: BaseException | None = None
         self.aborted = threading.Event()
         self._send = send
@@ -198,19 +198,34 @@ class _Worker:
 class OutputWriter:
     """Buffers rows and posts them in batches of `batch_size`, in order.
 
+    With `encode` (row -> JSON bytes) each row is encoded as it is written, `send` receives the
+    encoded rows, and a batch also ends before it would exceed `max_bytes` (a single larger row
+    is sent alone): request bodies stay within what a proxy in front of the API accepts.
+
     With `background=True` one thread posts while the caller keeps transforming; at most two full
     batches wait for it. An error from that thread is raised by the next write/flush/close.
     Leaving a `with` block on an exception sends nothing more and lets that exception propagate.
     """
 
     def __init__(
-        self, send: Callable[[Batch], None], *, batch_size: int = 999, background: bool = True
+        self,
+        send: Callable[[list[Any]], None],
+        *,
+        batch_size: int = 999,
+        background: bool = True,
+        encode: Callable[[Row], bytes] | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if max_bytes is not None and encode is None:
+            raise ValueError("max_bytes needs encode: rows are measured as encoded JSON")
         self._send = send
         self._batch_size = batch_size
-        self._buffer: Batch = []
+        self._encode = encode
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._buffer: list[Any] = []
         self._rows_written = 0
         self._closed = False
         self._worker = _Worker(send, self._confirm) if background else None
@@ -223,6 +238,9 @@ class OutputWriter:
     def write(self, row: Row) -> None:
         """Add one row; a full buffer is handed to the sender."""
         self._check_open()
+        if self._encode is not None:
+            self._add_encoded(self._encode(row))
+            return
         self._buffer.append(row)
         if len(self._buffer) >= self._batch_size:
             self._submit()
@@ -230,6 +248,10 @@ class OutputWriter:
     def write_many(self, rows: Iterable[Row]) -> None:
         """Add many rows; consumes `rows` lazily, so a generator never sits whole in memory."""
         self._check_open()
+        if self._encode is not None:
+            for row in rows:
+                self._add_encoded(self._encode(row))
+            return
         iterator = iter(rows)
         while True:
             room = self._batch_size - len(self._buffer)
@@ -279,6 +301,7 @@ class OutputWriter:
         """Drop buffered and queued rows without waiting on the network (the error path)."""
         self._closed = True
         self._buffer = []
+        self._bytes = 0
         if self._worker is not None:
             self._worker.aborted.set()
             self._worker.discard_pending()
@@ -296,8 +319,18 @@ class OutputWriter:
     def _confirm(self, count: int) -> None:
         self._rows_written += count
 
+    def _add_encoded(self, item: bytes) -> None:
+        size = len(item) + 1  # and the comma between rows
+        if self._buffer and self._max_bytes is not None and self._bytes + size > self._max_bytes:
+            self._submit()
+        self._buffer.append(item)
+        self._bytes += size
+        if len(self._buffer) >= self._batch_size:
+            self._submit()
+
     def _submit(self) -> None:
         batch, self._buffer = self._buffer, []
+        self._bytes = 0
         if self._worker is None:
             self._send(batch)
             self._confirm(len(batch))

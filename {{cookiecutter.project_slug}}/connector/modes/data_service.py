@@ -12,7 +12,14 @@ Platform facts this handler is built around:
 - The Dev portal's column prefix (settings.COLUMN_PREFIX: three underscores, then letters) is
   the platform's namespace for the columns this service adds; like Productsup's sample, the
   code writes the new column under the plain name the user typed and leaves prefixing to the
-  platform. Columns starting with `__` are hidden from reads unless asked for.
+  platform.
+- Columns starting with `__` are hidden from reads unless asked for, and the platform's own
+  columns (`___id`, the prefixed columns data services add) are such columns. The rows written
+  back replace the products, so this service reads them with `show_hidden=True` and writes
+  them back unchanged: a round trip keeps every column, hidden ones included.
+- Every input row must come back: the runtime compares the rows read with the platform's
+  count of the input when the stream ends and fails the run on a difference, so an input that
+  ends early can never pass for a complete one.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ def run(settings: DataServiceSettings, api: ContainerApi) -> None:
 
     progress = Progress(log, "rows")
     with (
-        api.read("input", batch_size=BATCH_SIZE) as rows,
+        api.read("input", batch_size=BATCH_SIZE, show_hidden=True) as rows,
         api.writer("output", batch_size=BATCH_SIZE) as output,
     ):
         for batch in rows.batches():

@@ -12,7 +12,9 @@ Where the products come from:
   an API that numbers its pages. Pages 1, 2, 3, ... are fetched FEED_CONCURRENCY at a time and
   written in order; the feed ends at the first page without products.
 - FEED_URL set to a file path (or a file:// URL): a JSON Lines file, one product object a line.
-- FEED_URL empty: the sample feed bundled next to this file (data_source.jsonl).
+- FEED_URL empty: the sample feed bundled next to this file (data_source.jsonl), on local
+  runs only (`python -m emulator run`, the tests). On the platform an empty FEED_URL fails
+  the run: importing the sample there would replace the site's products with it.
 
 Writing never waits for the feed, nor the feed for writing: the output writer posts full
 batches from a background thread while the next page is fetched.
@@ -30,7 +32,15 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import httpx
 
-from cde_runtime import SUCCESS, ContainerApi, InFlightLimit, Progress, RunFailed, send_in_order
+from cde_runtime import (
+    SUCCESS,
+    ContainerApi,
+    InFlightLimit,
+    Progress,
+    RunFailed,
+    is_local_run,
+    send_in_order,
+)
 from connector.settings import DataSourceSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +65,7 @@ def run(settings: DataSourceSettings, api: ContainerApi) -> None:
     if settings.should_fail:
         raise RunFailed("SHOULD_FAIL is checked, so this run fails on purpose.")
 {%- endif %}
-    feed = {{ "settings.feed_url or " if options.get("FEED_URL") else "" }}str(SAMPLE_FEED)
+    feed = {{ "settings.feed_url or " if options.get("FEED_URL") else "" }}sample_feed()
     log.info("Reading products from %s", describe_feed(feed))
 
     progress = Progress(log, "products")
@@ -69,6 +79,21 @@ def run(settings: DataSourceSettings, api: ContainerApi) -> None:
             f"Only {output.rows_written} of {progress.count} products reached the platform."
         )
     log.log(SUCCESS, "Imported %s", progress.summary())
+
+
+def sample_feed() -> str:
+    """The bundled sample feed, which only a local run may import."""
+    if not is_local_run():
+        raise RunFailed(
+{%- if options.get("FEED_URL") %}
+            "No product feed is set: set FEED_URL under Individual configurations in the Dev "
+            "portal (the bundled sample feed is only imported on local runs)."
+{%- else %}
+            "No product feed is set: read your products in connector/modes/data_source.py "
+            "(the bundled sample feed is only imported on local runs)."
+{%- endif %}
+        )
+    return str(SAMPLE_FEED)
 
 
 def to_platform_product(product: Product) -> Product:

@@ -1,11 +1,12 @@
-"""The export report: feedback counts and the failure policy every export mode applies."""
+"""The export report: feedback, its masking, and the failure policy every export mode applies."""
 
 from __future__ import annotations
 
 import pytest
 
-from cde_runtime import ContainerApi, RunFailed
+from cde_runtime import ContainerApi, ContainerApiError, RunFailed, redaction
 from cde_runtime.channel_client import MAX_REJECTED_SHARE, ChannelError, ExportReport, Result
+from emulator.testing import EmulatorFactory
 
 
 def report_of(accepted: int, rejected: int) -> ExportReport:
@@ -41,3 +42,43 @@ def test_export_report_summarises_the_counts() -> None:
 
 def test_channel_error_fails_the_run() -> None:
     assert issubclass(ChannelError, RunFailed)
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        ContainerApiError("answered 500", status=500, method="GET", path="/input/input/next"),
+        KeyError("sku"),
+        ChannelError("Channel POST /products answered 500"),
+    ],
+    ids=["container-api-error", "bug-in-the-mapping", "channel-error"],
+)
+def test_feedback_of_delivered_products_is_written_whatever_ends_the_run(
+    ending: Exception, emulator: EmulatorFactory
+) -> None:
+    emu = emulator(input=[])
+
+    def deliver_then_fail(api: ContainerApi) -> None:
+        with ExportReport(api, feedback_file=True, successes=True) as report:
+            report.record([Result("1", ok=True), Result("2", ok=False, message="no title")])
+            raise ending
+
+    with ContainerApi(emu.url, max_attempts=1) as api, pytest.raises(type(ending)):
+        deliver_then_fail(api)
+    assert [row["id"] for row in emu.output_rows("feedback")] == ["1", "2"]
+
+
+def test_a_token_the_channel_echoes_is_masked_in_the_feedback_file(
+    emulator: EmulatorFactory,
+) -> None:
+    token = "tok-echo-5ecret"  # noqa: S105 - the value that must not reach the feedback file
+    emu = emulator(input=[])
+    with (
+        redaction.using([token]),
+        ContainerApi(emu.url, max_attempts=1) as api,
+        ExportReport(api, feedback_file=True, successes=False) as report,
+    ):
+        report.record([Result("1", ok=False, message=f"invalid token {token!r} for 1")])
+    assert emu.output_rows("feedback") == [
+        {"id": "1", "status": "error", "message": "invalid token '*****' for 1"}
+    ]

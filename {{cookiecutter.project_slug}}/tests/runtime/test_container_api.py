@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,14 +16,18 @@ import pytest
 from cde_runtime.container_api import (
     INPUT_TYPES,
     LOG_LEVELS,
+    MAX_RETRY_AFTER,
+    MAX_WRITE_BYTES,
     Classification,
     ContainerApi,
     ContainerApiError,
     ContainerApiUnavailable,
+    IncompleteInput,
     InputNotProvided,
     OutputWriter,
     Process,
 )
+from cde_runtime.container_api.errors import parse_retry_after
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 Row = dict[str, Any]
@@ -52,16 +57,32 @@ class Server:
 
 
 class InputFile:
-    """Serves rows through next_batch like the real server: a cursor and `size` rows per call."""
+    """Serves rows through next_batch like the real server: a cursor and `size` rows per call.
 
-    def __init__(self, rows: list[Row], *, fail_after_calls: int | None = None) -> None:
+    `/items/{type}/count` answers `count` (default: the number of rows) and is not a call.
+    """
+
+    def __init__(
+        self,
+        rows: list[Row],
+        *,
+        fail_after_calls: int | None = None,
+        count: int | None = None,
+        end_early_after: int | None = None,
+    ) -> None:
         self.rows = rows
         self.cursor = 0
         self.calls = 0
         self.fail_after_calls = fail_after_calls
+        self.count = len(rows) if count is None else count
+        self.end_early_after = end_early_after
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/count"):
+            return reply(200, {"message": "", "data": {"count": self.count}})
         self.calls += 1
+        if self.end_early_after is not None and self.cursor >= self.end_early_after:
+            return reply(204)
         if self.fail_after_calls is not None and self.calls > self.fail_after_calls:
             return httpx.Response(502, text="Bad Gateway")
         size = int(request.url.params["size"])
@@ -431,13 +452,136 @@ def test_next_row_returns_the_row() -> None:
 
 def test_reading_continues_after_a_short_batch() -> None:
     server = Server(
+        reply(200, {"data": {"count": 5}}),
         reply(200, {"data": rows(2)}),
         reply(200, {"data": rows(1)}),
         reply(200, {"data": rows(2)}),
         reply(200, {"data": []}),
     )
     assert len(list(make_api(server).read(batch_size=2))) == 5
-    assert len(server.requests) == 4
+    assert len(server.requests) == 5  # the count, then four reads
+
+
+# -- completeness ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("end_after", [0, 10, 20], ids=["first-read", "mid-stream", "last-batch"])
+@pytest.mark.parametrize("read_ahead", [True, False], ids=["read-ahead", "inline"])
+def test_a_stream_that_ends_early_raises_naming_both_counts(
+    end_after: int, read_ahead: bool
+) -> None:
+    source = InputFile(rows(30), end_early_after=end_after)
+    reader = make_api(source).read(batch_size=10, read_ahead=read_ahead)
+    with pytest.raises(IncompleteInput) as caught:
+        list(reader)
+    assert f"ended after {end_after} rows but the platform counts 30" in str(caught.value)
+
+
+@pytest.mark.parametrize("end", [{"data": []}, {"data": None}, {"message": ""}])
+def test_an_empty_or_null_batch_before_the_count_is_reached_raises(end: dict[str, Any]) -> None:
+    server = Server(
+        reply(200, {"data": {"count": 3}}), reply(200, {"data": rows(2)}), reply(200, end)
+    )
+    with pytest.raises(IncompleteInput, match="ended after 2 rows but the platform counts 3"):
+        list(make_api(server).read(batch_size=2))
+
+
+def test_a_stream_with_more_rows_than_counted_raises() -> None:
+    with pytest.raises(IncompleteInput, match="ended after 5 rows but the platform counts 4"):
+        list(make_api(InputFile(rows(5), count=4)).read(batch_size=2))
+
+
+def test_the_count_check_can_be_turned_off_for_a_cursor_not_at_the_start() -> None:
+    source = InputFile(rows(5), count=9)
+    assert len(list(make_api(source).read(batch_size=2, check_count=False))) == 5
+
+
+# -- platform variants -----------------------------------------------------------------------
+
+
+def old_api(rows_: list[Row]) -> Callable[[httpx.Request], httpx.Response]:
+    """A Container API that predates `input`: 404 for it, `full` serves the feed."""
+    feed = InputFile(rows_)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith(("/items/input/", "/input/input/")):
+            return reply(404, {"message": "No route found"})
+        return feed(request)
+
+    return handle
+
+
+def test_an_api_without_the_input_type_is_read_through_full_decided_once() -> None:
+    seen: list[str] = []
+    handle = old_api(rows(25))
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return handle(request)
+
+    api = make_api(record)
+    assert len(list(api.read(batch_size=10))) == 25
+    assert api.count() == 25
+    assert seen.count("/items/input/count") == 1  # asked once; the rest of the run reads full
+    assert seen[-1] == "/items/full/count"
+    assert "/input/full/next_batch" in seen
+
+
+def test_an_input_not_provided_by_a_current_api_stays_an_error() -> None:
+    server = Server(reply(404, {"message": "Requested file not provided."}))
+    with pytest.raises(InputNotProvided):
+        make_api(server).count()
+
+
+def test_a_429_with_retry_after_seconds_waits_that_long() -> None:
+    slept: list[float] = []
+    server = Server(httpx.Response(429, headers={"Retry-After": "7"}), WRITTEN)
+    make_api(server, sleep=slept.append).write(rows(1))
+    assert slept == [7.0]
+
+
+def test_a_503_with_retry_after_as_an_http_date_waits_until_then_capped() -> None:
+    slept: list[float] = []
+    later = "Wed, 01 Jan 2100 00:00:00 GMT"  # far away: capped
+    server = Server(httpx.Response(503, headers={"Retry-After": later}), WRITTEN)
+    make_api(server, sleep=slept.append).write(rows(1))
+    assert slept == [MAX_RETRY_AFTER]
+
+
+def test_retry_after_is_parsed_from_seconds_and_dates() -> None:
+    now = datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("12") == 12.0
+    assert parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now=now) == 30.0
+    assert parse_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now=now) == 0.0
+    assert parse_retry_after("soon") is None
+
+
+def test_writes_are_capped_in_bytes_and_an_oversize_row_goes_alone() -> None:
+    server = Server(WRITTEN)
+    wide = [{"id": str(i), "text": "x" * 300} for i in range(10)]
+    huge = {"id": "huge", "text": "y" * 5000}
+    with make_api(server).writer(max_bytes=1000, background=False) as writer:
+        writer.write_many([*wide[:5], huge, *wide[5:]])
+    sizes = [len(request.content) for request in server.requests]
+    batches = [[row["id"] for row in body["data"]] for body in server.bodies]
+    assert ["huge"] in batches
+    assert [row_id for batch in batches for row_id in batch] == [
+        *[str(i) for i in range(5)],
+        "huge",
+        *[str(i) for i in range(5, 10)],
+    ]
+    assert all(
+        size <= 1000 for size, batch in zip(sizes, batches, strict=True) if batch != ["huge"]
+    )
+    assert len(batches) > 3
+
+
+def test_the_write_byte_cap_defaults_to_a_safe_size() -> None:
+    server = Server(WRITTEN)
+    with make_api(server).writer(background=False) as writer:
+        writer.write_many({"id": str(i), "text": "z" * 2000} for i in range(999))
+    assert len(server.requests) > 1
+    assert max(len(request.content) for request in server.requests) <= MAX_WRITE_BYTES
 
 
 # -- errors ----------------------------------------------------------------------------------

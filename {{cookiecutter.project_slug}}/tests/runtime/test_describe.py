@@ -1,7 +1,7 @@
 """docs/dev-portal.md and `python main.py describe` must tell the Dev portal the same thing.
 
-Both are parsed into tables per mode and compared, so a changed option in connector/settings.py
-that is not carried into the docs (or the other way round) fails here.
+The page's generated part must be exactly what `describe --write` would write; the tables are
+also compared one by one, so a failure names the option or setting that differs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cde_runtime.describe import OPTION_HEADER, cell
+from cde_runtime.describe import BEGIN, END, OPTION_HEADER, WRITE_COMMAND, cell, updated_page
 from cde_runtime.describe import render as render_modes
 from connector.modes import MODES
 
@@ -90,9 +90,15 @@ def test_documented_options_are_the_declared_options() -> None:
             assert field_config(doc_row[-1]) == field_config(row[-1]), f"{mode} option {name}"
 
 
-def test_describe_command_prints_the_same_settings() -> None:
-    result = subprocess.run(
-        [sys.executable, "main.py", "describe"],
+def test_the_page_is_what_describe_write_makes_of_it() -> None:
+    page = DOCS.read_text(encoding="utf-8")
+
+    assert updated_page(page, render()) == page, f"docs/dev-portal.md is stale: run {WRITE_COMMAND}"
+
+
+def describe(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our interpreter running our main.py
+        [sys.executable, "main.py", "describe", *arguments],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -100,8 +106,34 @@ def test_describe_command_prints_the_same_settings() -> None:
         timeout=30,
     )
 
+
+def test_describe_command_prints_the_same_settings() -> None:
+    result = describe()
+
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == render().strip()
+    assert result.stdout == render()
+
+
+def test_describe_write_regenerates_only_the_marked_part(tmp_path: Path) -> None:
+    page = tmp_path / "dev-portal.md"
+    page.write_text(f"# Mine\n\nmy notes\n{BEGIN}\n| stale | row |\n{END}\n\nmore notes\n")
+
+    result = describe("--write", str(page))
+
+    assert result.returncode == 0, result.stderr
+    expected = f"# Mine\n\nmy notes\n{BEGIN}\n{render()}{END}\n\nmore notes\n"
+    assert page.read_text(encoding="utf-8") == expected
+
+
+def test_describe_write_refuses_a_page_without_markers_in_one_line(tmp_path: Path) -> None:
+    page = tmp_path / "dev-portal.md"
+    page.write_text("# Mine\n", encoding="utf-8")
+
+    result = describe("--write", str(page))
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Cannot update {page}: the page has no generated part")
+    assert page.read_text(encoding="utf-8") == "# Mine\n"
 
 
 def test_a_cell_keeps_pipes_and_line_breaks_inside_the_table() -> None:

@@ -7,13 +7,16 @@
 {%- endif %}
 {%- set chosen = [cookiecutter.mode_data_source, cookiecutter.mode_data_service, cookiecutter.mode_export, cookiecutter.mode_export_delta] | select | list %}
 {%- set runnable = (chosen | length) > (placeholder | length) -%}
-"""The local Container API behaves as CONTRACT.md describes (strict reading where it is silent)."""
+"""The local Container API behaves as docs/container-api.md says (strict where it is silent)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
+import re
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -89,9 +92,16 @@ def test_known_path_with_wrong_method_is_405_with_allow_header(api: httpx.Client
     assert response.headers["allow"] == "GET"
 
 
-def test_every_response_has_a_content_length(api: httpx.Client) -> None:
-    for response in (api.get("/ping"), api.post("/output/output/close"), api.get("/nowhere")):
-        assert "content-length" in response.headers
+def test_every_response_with_a_body_has_a_content_length(api: httpx.Client) -> None:
+    for response in (api.get("/ping"), api.get("/nowhere")):
+        assert response.headers["content-length"] == str(len(response.content))
+
+
+def test_a_204_has_neither_body_nor_content_length(api: httpx.Client) -> None:
+    response = api.post("/output/output/close")
+
+    assert (response.status_code, response.content) == (204, b"")
+    assert "content-length" not in response.headers
 
 
 def test_one_connection_serves_many_requests(emulator: EmulatorFactory) -> None:
@@ -550,6 +560,163 @@ def test_cli_refuses_an_invalid_fault_spec() -> None:
     assert exit_info.value.code == 2
 
 
+def test_a_204_fault_sends_no_body_and_keeps_the_connection_usable(
+    emulator: EmulatorFactory,
+) -> None:
+    emu = emulator(input=PRODUCTS, faults=[Fault("read", 1, "204")])
+    # A raw connection: a body after the 204 would show up as garbage before the next answer.
+    connection = http.client.HTTPConnection(emu.host, emu.port, timeout=5)
+    connection.request("GET", "/input/input/next_batch")
+    first = connection.getresponse()
+    assert (first.status, first.read(), first.getheader("content-length")) == (204, b"", None)
+    connection.request("GET", "/input/input/next_batch")
+    second = connection.getresponse()
+    assert json.loads(second.read())["data"][0]["id"] == "1"
+    connection.close()
+
+
+def test_a_204_with_a_body_fault_closes_the_connection(emulator: EmulatorFactory) -> None:
+    emu = emulator(input=PRODUCTS, faults=[Fault("read", 1, "204body")])
+    with socket.create_connection((emu.host, emu.port), timeout=5) as raw:
+        raw.sendall(b"GET /input/input/next HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 204")
+    assert b"Connection: close" in head
+    assert body == b'{"message":"Injected fault"}'
+
+
+@pytest.mark.parametrize(("action", "data"), [("empty", []), ("null", None)])
+def test_early_end_faults_answer_an_empty_read_and_read_nothing(
+    emulator: EmulatorFactory, connect: Connect, action: str, data: object
+) -> None:
+    api = connect(emulator(input=PRODUCTS, faults=[Fault("read", 2, action)]))
+    assert ids(api.get("/input/input/next_batch")) == ["1"]
+    assert api.get("/input/input/next_batch").json() == {"message": "", "data": data}
+    assert ids(api.get("/input/input/next_batch")) == ["2"]
+
+
+def test_retry_after_is_sent_with_an_injected_status(
+    emulator: EmulatorFactory, connect: Connect
+) -> None:
+    api = connect(emulator(faults=[Fault.parse("any:1:429,retry-after=2")]))
+    response = api.get("/ping")
+    assert (response.status_code, response.headers["retry-after"]) == (429, "2")
+    assert "retry-after" not in api.get("/ping").headers
+
+
+def test_a_repeating_fault_hits_every_request_from_the_nth(
+    emulator: EmulatorFactory, connect: Connect
+) -> None:
+    api = connect(emulator(faults=[Fault.parse("any:2+:503")]))
+    assert [api.get("/ping").status_code for _ in "abcd"] == [200, 503, 503, 503]
+
+
+@pytest.mark.parametrize(
+    ("kind", "method", "path"),
+    [("count", "GET", "/items/input/count"), ("close", "POST", "/output/output/close")],
+)
+def test_count_and_close_are_fault_kinds_of_their_own(
+    emulator: EmulatorFactory, connect: Connect, kind: str, method: str, path: str
+) -> None:
+    api = connect(emulator(input=PRODUCTS, faults=[Fault(kind, 1, "500")]))
+    api.get("/input/input/next")
+    assert api.request(method, path).status_code == 500
+
+
+def test_timeout_fault_never_answers(emulator: EmulatorFactory) -> None:
+    emu = emulator(faults=[Fault("any", 1, "timeout")])
+    with httpx.Client(base_url=emu.url, timeout=0.3, verify=TLS) as api:
+        with pytest.raises(httpx.ReadTimeout):
+            api.get("/ping")
+        assert api.get("/ping").json() == {"message": "pong"}
+
+
+def test_a_body_above_the_limit_gets_413_and_writes_nothing(
+    tmp_path: Path, connect: Connect
+) -> None:
+    with Emulator(tmp_path, max_body_bytes=100) as emu:
+        api = connect(emu)
+        small = api.post("/output/output", json={"data": [{"id": "1"}]})
+        large = api.post("/output/output", json={"data": [{"id": "2", "text": "x" * 100}]})
+        assert (small.status_code, large.status_code) == (201, 413)
+        assert emu.output_rows() == [{"id": "1"}]
+
+
+def test_the_old_api_serves_full_and_does_not_know_input(tmp_path: Path, connect: Connect) -> None:
+    (tmp_path / "input.jsonl").write_text('{"id": "1"}\n', encoding="utf-8")
+    with Emulator(tmp_path, old_api=True) as emu:
+        api = connect(emu)
+        for path in ("/input/input/next_batch", "/items/input/count", "/input/input/next"):
+            response = api.get(path)
+            assert response.status_code == 404
+            assert response.json()["message"].startswith("No route found")
+        assert api.get("/items/full/count").json()["data"] == {"count": 1}
+        assert ids(api.get("/input/full/next_batch")) == ["1"]
+
+
+def test_a_stalled_log_echo_never_blocks_requests(tmp_path: Path, connect: Connect) -> None:
+    read_end, write_end = os.pipe()
+    stream = os.fdopen(write_end, "w")
+    try:
+        with Emulator(tmp_path, echo=stream) as emu:
+            api = connect(emu)
+            # Nobody reads the pipe: it is full after ~64 lines of 1 KiB and the echo blocks.
+            for number in range(200):
+                status = api.post("/logs/info", json={"message": f"{number} " + "x" * 1024})
+                assert status.status_code == 201
+            assert api.get("/ping").status_code == 200
+            assert len(emu.logs()) == 200
+    finally:
+        os.close(read_end)  # the blocked echo write fails with EPIPE and the echo ends
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
+def test_the_standalone_default_out_folder_is_git_ignored() -> None:
+    out = runner.default_out_dir("serve")
+    ignored = (PROJECT_ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert out.relative_to(PROJECT_ROOT).parts[0] + "/" in ignored
+    assert "sample_data" not in out.parts
+
+
+def test_run_refuses_an_unknown_mode_before_starting_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        emulator_main(["run", "no-such-mode", "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "unknown mode 'no-such-mode'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_readme_fault_example_fails_the_run_with_its_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^python3 dev\.py run (\S+) --fault '([^']+)'$", readme, re.MULTILINE)
+    assert found, "README.md shows no fault example"
+    mode, spec = found.groups()
+    monkeypatch.setenv("CONTAINER_API_MAX_ATTEMPTS", "1")  # the same failure, without the backoff
+
+    code = emulator_main(["run", mode, "--fault", spec, "--out", str(tmp_path / "out")])
+
+    printed = capsys.readouterr()
+    assert code == 1
+    assert f"faults fired:  {spec}" in printed.out
+
+
+def test_shell_variables_win_over_the_options_file() -> None:
+    options = runner.shell_wins(
+        {"NAME": "from-file", "OTHER": "file"}, {"NAME", "UNSET"}, {"NAME": "from-shell"}
+    )
+    assert options == {"NAME": "from-shell", "OTHER": "file"}
+    env = runner.connector_environment({"NAME": "from-file"}, "http://e", {"NAME": "shell"})
+    assert env["NAME"] == "shell"
+
+
 # -- status and summary ----------------------------------------------------------------------------
 
 
@@ -661,7 +828,7 @@ def test_the_emulator_url_wins_over_the_options() -> None:
     env = runner.connector_environment(
         {"CONTAINER_API_URL": "http://wrong", "A": "1"}, "http://e", {}
     )
-    assert env == {"CONTAINER_API_URL": "http://e", "A": "1"}
+    assert env == {"CONTAINER_API_URL": "http://e", "A": "1", "CDE_LOCAL_RUN": "1"}
 
 
 def test_run_returns_the_connector_exit_code(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cde_runtime.container_api import ContainerApi
+from cde_runtime.container_api import ContainerApi, ContainerApiUnavailable
 from cde_runtime.logs import (
     SUCCESS,
     ContainerApiHandler,
@@ -78,14 +78,45 @@ def test_an_unreachable_container_api_falls_back_to_stderr_without_raising() -> 
     assert handler.unreachable
 
 
-def test_after_the_api_proved_unreachable_records_go_straight_to_stderr() -> None:
-    stderr = io.StringIO()
-    with ContainerApi(closed_port_url(), max_attempts=1) as api:
-        handler = ContainerApiHandler(api, fallback=stderr)
-        handler.unreachable = True
-        api.close()  # any attempt to use the client now would raise
-        handler.handle(log.makeRecord(log.name, logging.INFO, __file__, 1, "late", (), None))
-    assert stderr.getvalue() == "INFO: late\n"
+class FlakyLogApi:
+    """Stands in for ContainerApi.log: fails while `down`, records what it received."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.calls = 0
+        self.received: list[str] = []
+
+    def log(self, level: str, message: str, context: object = None) -> None:
+        self.calls += 1
+        if self.down:
+            raise ContainerApiUnavailable("no answer", method="POST", path="/logs/info")
+        self.received.append(message)
+
+
+def record(message: str) -> logging.LogRecord:
+    return log.makeRecord(log.name, logging.INFO, __file__, 1, message, (), None)
+
+
+def test_after_a_failed_delivery_records_go_straight_to_stderr_for_a_while() -> None:
+    stderr, api, now = io.StringIO(), FlakyLogApi(), [0.0]
+    handler = ContainerApiHandler(api, fallback=stderr, pause=30, clock=lambda: now[0])  # type: ignore[arg-type]
+    handler.handle(record("first"))
+    now[0] = 10.0
+    handler.handle(record("second"))
+    assert api.calls == 1  # one failed delivery (after its retries), not one per line
+    assert stderr.getvalue() == "INFO: first\nINFO: second\n"
+
+
+def test_log_delivery_recovers_after_the_pause() -> None:
+    stderr, api, now = io.StringIO(), FlakyLogApi(), [0.0]
+    handler = ContainerApiHandler(api, fallback=stderr, pause=30, clock=lambda: now[0])  # type: ignore[arg-type]
+    handler.handle(record("during the outage"))
+    api.down, now[0] = False, 31.0
+    handler.handle(record("after the outage"))
+    handler.handle(record("later still"))
+    assert api.received == ["after the outage", "later still"]
+    assert not handler.unreachable
+    assert stderr.getvalue() == "INFO: during the outage\n"
 
 
 def test_a_record_already_printed_on_stderr_is_not_printed_twice() -> None:
