@@ -39,8 +39,8 @@ import tenacity
 
 from cde_runtime.container_api import ContainerApi, OutputWriter
 from cde_runtime.errors import RunFailed
-from cde_runtime.sending import InFlightLimit, send_in_order
 from cde_runtime.redaction import redact
+from cde_runtime.sending import InFlightLimit, send_in_order
 
 log = logging.getLogger(__name__)
 

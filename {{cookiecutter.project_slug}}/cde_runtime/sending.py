@@ -73,15 +73,24 @@ def send_in_order(
 ) -> Generator[R, None, None]:
     """`send(batch)` for every batch, up to `limit.limit` at once; yield the results in order.
 
-    When a `send` raises, no further batch is started; the results of the batches already in
-    flight are still yielded, in order, and then the first exception seen is raised.
+    When a `send` raises, or reading the next batch does, no further batch is started; the
+    results of the batches already in flight are still yielded, in order (their feedback is
+    real), and then the first exception seen is raised.
     With `limit.maximum == 1` this is exactly the sequential loop, on one worker thread.
     """
     window: deque[Future[R]] = deque()  # in input order; the oldest is window[0]
     failure: BaseException | None = None
     executor = ThreadPoolExecutor(limit.maximum, thread_name_prefix="channel")
+    source = iter(batches)
     try:
-        for batch in batches:
+        while True:
+            try:
+                batch = next(source)
+            except StopIteration:
+                break
+            except Exception as error:  # reading the input failed: what was sent still counts
+                failure = error
+                break
             while len(window) >= limit.limit and failure is None:
                 failure = yield from _settle(window)
             failure = failure or _first_failure(window)

@@ -114,6 +114,26 @@ def test_a_failure_stops_new_sends_and_keeps_the_results_in_flight() -> None:
     assert yielded == [n for n in sorted(started) if n != 2]
 
 
+def test_a_failing_input_still_hands_back_the_results_in_flight() -> None:
+    # Reading the next batch fails (a Container API error) while 3 batches are in flight:
+    # they were delivered, so their results must come back before the error is raised.
+    release = threading.Event()
+
+    def batches() -> Iterator[int]:
+        yield from range(3)
+        release.set()
+        raise ConnectionError("reading the input failed")
+
+    def send(n: int) -> int:
+        assert release.wait(WAIT)
+        return n
+
+    yielded: list[int] = []
+    with pytest.raises(ConnectionError, match="reading the input failed"):
+        yielded.extend(send_in_order(batches(), send, InFlightLimit(4)))
+    assert yielded == [0, 1, 2]
+
+
 def test_a_caller_that_stops_early_waits_for_the_requests_in_flight() -> None:
     started: list[int] = []
     finished: list[int] = []
