@@ -27,7 +27,7 @@ FIELD_TYPES = (
     "stage_columns_dropdown",
 )
 SPEC_KEYS = ("type", "required", "default", "description", "choices")
-SLUG_RE = r"^[a-z][a-z0-9]*([-_][a-z0-9]+)*\Z"
+SLUG_RE = r"^[a-z0-9]+([-_][a-z0-9]+)*\Z"
 OPTION_NAME_RE = r"^[A-Za-z][A-Za-z0-9_-]*\Z"
 COLUMN_PREFIX_RE = r"^___[A-Za-z]+\Z"
 MAX_USAGE_RE = r"^[1-9][0-9]*\Z"
@@ -62,7 +62,7 @@ def validate(answers: dict[str, Any]) -> list[str]:
     if not re.match(SLUG_RE, str(answers["project_slug"])):
         errors.append(
             f"project_slug '{answers['project_slug']}' is invalid: use lowercase letters and digits "
-            "in words joined by single '-' or '_', starting with a letter. Example: my-connector"
+            "in words joined by single '-' or '_'. Example: my-connector"
         )
     if not re.match(EMAIL_RE, str(answers["author_email"])):
         errors.append(
