@@ -130,6 +130,7 @@ def test_the_image_follows_the_platform_rules(projects: dict[str, Any]) -> None:
         assert copies == [
             ["requirements.txt", "./"],
             ["main.py", "./"],
+            ["cde_runtime/", "./cde_runtime/"],
             ["connector/", "./connector/"],
         ]
         runs = [rest for keyword, rest in steps if keyword == "RUN"]
@@ -157,7 +158,7 @@ def test_dockerignore_admits_only_what_the_image_copies(projects: dict[str, Any]
         ]
         assert lines[0] == "*", f"{name}: everything is excluded first"
         admitted = {line[1:] for line in lines if line.startswith("!")}
-        assert admitted == {"main.py", "requirements.txt", "connector/"}, name
+        assert admitted == {"main.py", "requirements.txt", "cde_runtime/", "connector/"}, name
 
 
 # -- compose ------------------------------------------------------------------------------------
@@ -388,7 +389,15 @@ def test_generated_describe_tests_pass_with_hostile_options(
         export_delta_key="sku",
     )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_describe.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/runtime/test_describe.py",
+        ],
         cwd=project,
         capture_output=True,
         text=True,

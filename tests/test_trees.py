@@ -28,6 +28,9 @@ TRACES = {
 }
 # The Container API contract names every mode; it is the platform's text, not ours.
 PLATFORM_REFERENCE = {"emulator/openapi.json"}
+# The template-owned runtime is one library for every combination (it knows the platform's four
+# modes): tested below to be byte-identical everywhere, so updates never depend on the answers.
+RUNTIME = "cde_runtime/"
 LEFTOVER_TAG = re.compile(r"(?<!\$)\{\{|\{%")
 
 
@@ -66,9 +69,26 @@ def test_an_unchosen_mode_leaves_no_trace(
             path: match.group(0)
             for path, content in tree.items()
             if path not in PLATFORM_REFERENCE
+            and not path.startswith(RUNTIME)
             and (match := TRACES[mode].search(path + "\n" + content.decode("utf-8")))
         }
         assert traces == {}, f"{mode} is off but appears in {traces}"
+
+
+def test_the_runtime_is_the_same_library_for_every_answer(bake: Baker) -> None:
+    runtimes = {
+        combo_id(modes, execution_mode): {
+            path: content
+            for path, content in read_tree(bake("cookiecutter", modes, execution_mode)).items()
+            if path.startswith(RUNTIME)
+        }
+        for modes in all_combinations()
+        for execution_mode in EXECUTION_MODES
+    }
+    first = next(iter(runtimes.values()))
+    assert "cde_runtime/__init__.py" in first
+    different = [name for name, runtime in runtimes.items() if runtime != first]
+    assert different == []
 
 
 @pytest.mark.parametrize("modes", [("data_source",), ("export",), ("data_service", "export_delta")])

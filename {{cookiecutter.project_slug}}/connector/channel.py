@@ -1,94 +1,29 @@
-"""The export destination ("channel"): a small HTTP client, and the export report.
+"""Your channel: the third-party product API the export modes deliver to.
 
-`Channel` talks to the third-party product API. Replace its two calls with your channel's API;
-the export handlers only rely on `upsert(products)` and `delete(ids)` returning one `Result`
-per product. The shape it speaks out of the box (also served by the local emulator at
-`/channel`):
+Replace the two calls with your channel's API; the export handlers only rely on
+`upsert(products)` and `delete(ids)` returning one `Result` per product, in order. Retries,
+pooling and the failure policy come from `cde_runtime.ChannelClient` and `ExportReport`.
+The shape it speaks out of the box (also served by the local emulator at `/channel`):
 
     POST {url}/products         {"products": [{...}, ...]}  → 200 {"results": [...]}
     POST {url}/products/delete  {"ids": ["...", ...]}       → 200 {"results": [...]}
     result: {"id": "...", "status": "ok"} | {"id": "...", "status": "error", "message": "..."}
-
-`ExportReport` counts the results, writes the feedback file and applies the failure policy.
-
-Failure policy (both export modes):
-- The channel itself failing (unreachable, timeout, any non-2xx such as 401 bad token, an
-  answer that is not the expected JSON) fails the run at once (exit 1): nothing after that
-  point was delivered, and the platform must not record the export as done.
-- Products the channel rejects one by one are reported in the feedback file and the run goes
-  on. At the end the run fails only if more than MAX_REJECTED_SHARE of the products sent were
-  rejected: a few bad products are the feed's problem and show up in feedback, a high rate
-  means something is systematically wrong (mapping, credentials, channel outage).
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from itertools import islice
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-import httpx
-import tenacity
+from cde_runtime import ChannelClient, ChannelError, Result
 
-from connector.container_api import ContainerApi, ContainerApiError, OutputWriter
-from connector.errors import RunFailed
-
-log = logging.getLogger(__name__)
-
-#: The run fails when more than this share of the products sent is rejected (0.05 = 5 %).
-MAX_REJECTED_SHARE = 0.05
-#: Seconds to wait for the channel: connecting, and each answer.
-TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-#: Tries per channel call; only failures that prove nothing was processed are retried.
-MAX_ATTEMPTS = 3
-#: Statuses after which the request is retried (the channel asks us to come back later).
-RETRY_STATUSES = frozenset({429, 503})
 #: Products per channel request: set it to what your channel's bulk API takes in one call. Each
 #: request costs a fixed overhead, so small batches make long exports measurably slower.
 CHANNEL_BATCH_SIZE = 500
 
-_JSON = {"Content-Type": "application/json"}
-T = TypeVar("T")
 
-
-class ChannelError(RunFailed):
-    """The channel could not be reached or refused a whole request: the export stops here."""
-
-
-@dataclass(frozen=True)
-class Result:
-    """The channel's verdict on one product."""
-
-    id: Any
-    ok: bool
-    message: str = ""
-
-
-class Channel:
-    """A pooled HTTP client for the channel; use it as a context manager."""
-
-    def __init__(
-        self,
-        url: str,
-        token: str = "",
-        *,
-        max_attempts: int = MAX_ATTEMPTS,
-        backoff: float = 1.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        headers = {"Accept": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.url = url.rstrip("/")
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=TIMEOUT, transport=transport
-        )
+class Channel(ChannelClient):
+    """The channel's product API."""
 
     def upsert(self, products: Sequence[dict[str, Any]]) -> list[Result]:
         """Create or update products; one Result per product, in order."""
@@ -99,86 +34,15 @@ class Channel:
         """Delete products by id; one Result per id, in order."""
         return self._results("/products/delete", {"ids": list(ids)}, list(ids))
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def _results(self, path: str, body: dict[str, Any], ids: list[Any]) -> list[Result]:
         if not ids:
             return []
-        payload = self._post(path, body)
+        payload = self.post_json(path, body)
         results = payload.get("results") if isinstance(payload, dict) else None
         if not isinstance(results, list):
             raise ChannelError(f"Channel POST {path} answered without a results list.")
         by_id = {str(item.get("id")): item for item in results if isinstance(item, dict)}
         return [result_of(product_id, by_id.get(str(product_id))) for product_id in ids]
-
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts),
-            wait=tenacity.wait_exponential(multiplier=self.backoff, max=30),
-            retry=tenacity.retry_if_exception_type(_RetryableError),
-            before_sleep=lambda state: log.warning(
-                "Channel POST %s: %s; retrying (attempt %d)",
-                path,
-                state.outcome.exception() if state.outcome else "",
-                state.attempt_number + 1,
-            ),
-            reraise=True,
-        )
-        try:
-            response = retrying(self._send, path, content)
-        except _RetryableError as error:
-            raise ChannelError(str(error)) from error
-        if not response.is_success:
-            raise ChannelError(
-                f"Channel POST {path} answered {response.status_code}: {reason(response)}"
-            )
-        try:
-            return response.json()
-        except ValueError as error:
-            raise ChannelError(f"Channel POST {path} answered with invalid JSON.") from error
-
-    def _send(self, path: str, content: bytes) -> httpx.Response:
-        """One attempt. Only what certainly was not processed may be tried again."""
-        try:
-            response = self._http.post(path, content=content, headers=_JSON)
-            # As in the Container API client: unlink the read body from httpx's response/stream
-            # cycle so each batch (and the request it references) is freed at once, not by the GC.
-            response.stream = httpx.ByteStream(response.content)
-        except httpx.ConnectError as error:
-            raise _RetryableError(f"Could not reach the channel at {self.url}: {error}") from error
-        except httpx.HTTPError as error:  # timeout or dropped connection: maybe processed
-            raise ChannelError(
-                f"Channel POST {path} failed: {type(error).__name__}: {error}"
-            ) from error
-        if response.status_code in RETRY_STATUSES:
-            raise _RetryableError(
-                f"Channel POST {path} answered {response.status_code}: {reason(response)}"
-            )
-        return response
-
-
-class _RetryableError(Exception):
-    """The channel certainly did not process the request (refused connection, 429, 503)."""
-
-
-def chunked(rows: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Lists of up to `size` items (itertools.batched, which needs Python 3.12)."""
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def result_of(product_id: Any, item: dict[str, Any] | None) -> Result:
@@ -187,116 +51,3 @@ def result_of(product_id: Any, item: dict[str, Any] | None) -> Result:
     if item.get("status") == "ok":
         return Result(product_id, ok=True)
     return Result(product_id, ok=False, message=str(item.get("message") or "rejected"))
-
-
-def reason(response: httpx.Response) -> str:
-    """The channel's error message, short and on one line."""
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    message = payload.get("message") if isinstance(payload, dict) else None
-    text = str(message) if message else response.reason_phrase or "(no message)"
-    return " ".join(text.split())[:200]
-
-
-class ExportReport:
-    """Counts channel results, writes feedback rows and decides whether the export failed.
-
-    Feedback rows are `{"id", "status": "success" | "error", "message"}`; the platform imports
-    them as an extra feed on the next run, joined on `id`. Rows for rejected products
-    are written when `feedback_file` is on, for accepted ones when `successes` is on too.
-    Use as a context manager: feedback is flushed even when the channel fails part-way, so the
-    products that were delivered are still reported.
-    """
-
-    def __init__(self, api: ContainerApi, *, feedback_file: bool, successes: bool) -> None:
-        self.sent = 0
-        self.accepted = 0
-        self.rejected = 0
-        self.skipped = 0
-        self.successes = successes
-        self.examples: list[Result] = []  # the first few rejections, quoted in the summary
-        self._feedback: OutputWriter | None = api.writer("feedback") if feedback_file else None
-
-    def record(self, results: Iterable[Result]) -> None:
-        """Count one batch of channel results and queue their feedback rows."""
-        rows = []
-        for result in results:
-            self.sent += 1
-            if result.ok:
-                self.accepted += 1
-                if self.successes:
-                    rows.append({"id": result.id, "status": "success", "message": ""})
-            else:
-                self.rejected += 1
-                if len(self.examples) < 3:
-                    self.examples.append(result)
-                rows.append({"id": result.id, "status": "error", "message": result.message})
-        if self._feedback is not None and rows:
-            self._feedback.write_many(rows)
-
-    def skip(self, count: int) -> None:
-        """Count products not sent on purpose (e.g. unchanged since the last export)."""
-        self.skipped += count
-
-    @property
-    def feedback_rows(self) -> int:
-        """Feedback rows the Container API confirmed."""
-        return self._feedback.rows_written if self._feedback is not None else 0
-
-    def summary(self) -> str:
-        text = f"{self.accepted} accepted, {self.rejected} rejected"
-        if self.skipped:
-            text += f", {self.skipped} skipped as unchanged"
-        return text
-
-    def check(self) -> None:
-        """Apply the failure policy: raise RunFailed when too many products were rejected."""
-        if not self.rejected:
-            return
-        share = self.rejected / self.sent
-        examples = ", ".join(f"{r.id} ({r.message})" for r in self.examples)
-        more = " and more" if self.rejected > len(self.examples) else ""
-        where = f"e.g. {examples}{more}" + (
-            "; see the feedback file" if self._feedback is not None else ""
-        )
-        if share > MAX_REJECTED_SHARE:
-            raise RunFailed(
-                f"The channel rejected {self.rejected} of {self.sent} products ({share:.1%}), "
-                f"more than the {MAX_REJECTED_SHARE:.0%} allowed; {where}."
-            )
-        log.warning(
-            "The channel rejected %d of %d products (%.1f%%, within the %.0f%% allowed); %s.",
-            self.rejected,
-            self.sent,
-            share * 100,
-            MAX_REJECTED_SHARE * 100,
-            where,
-        )
-
-    def close(self) -> None:
-        if self._feedback is not None:
-            self._feedback.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._feedback is None:
-            return
-        if exc is None or isinstance(exc, RunFailed):
-            # The results recorded so far are real: report them even though the run fails.
-            try:
-                self._feedback.close()
-            except ContainerApiError as error:
-                if exc is None:
-                    raise
-                log.error("Feedback rows could not all be written: %s", error)
-        else:
-            self._feedback.__exit__(exc_type, exc, tb)

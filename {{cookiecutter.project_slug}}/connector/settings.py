@@ -22,7 +22,7 @@ from typing import {% if ns.multi %}Annotated, {% endif %}ClassVar{% if ns.liter
 {%- endif %}
 {%- if ns.multi %}from pydantic_settings import NoDecode
 {% endif %}
-from connector.options import ConnectorSettings, ExecutionMode, option{% if ns.multi %}, split_list{% endif %}
+from cde_runtime.options import ConnectorSettings, ExecutionMode, option{% if ns.multi %}, split_list{% endif %}
 
 # How the portal passes options at run time; chosen when the connector is created.
 EXECUTION_MODE: ExecutionMode = {{ cookiecutter.execution_mode | tojson }}

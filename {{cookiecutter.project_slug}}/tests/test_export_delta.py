@@ -5,14 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import (
-    ConnectorRunner,
-    EmulatorFactory,
-    closed_port_url,
-    pass_options,
-    required_values,
-)
-
 from connector.settings import (
     DELTA_KEY,
 {%- if options.get("CHANNEL_URL") %}
@@ -21,6 +13,13 @@ from connector.settings import (
     ExportDeltaSettings,
 )
 from emulator import Fault
+from emulator.testing import (
+    ConnectorRunner,
+    EmulatorFactory,
+    closed_port_url,
+    pass_options,
+    required_values,
+)
 
 
 def products(prefix: str, count: int) -> list[dict[str, str]]:

@@ -6,27 +6,11 @@ To add a mode, add a module with a `run` function and a line below.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
+from cde_runtime import Mode
 from connector import settings
-from connector.container_api import ContainerApi
 from connector.modes import {% for mode in ["data_service", "data_source", "export", "export_delta"] if cookiecutter["mode_" ~ mode] %}{{ mode }}{{ ", " if not loop.last else "" }}{% endfor %}
-from connector.options import ConnectorSettings
-
-S = TypeVar("S", bound=ConnectorSettings)
-
-
-@dataclass(frozen=True)
-class Mode(Generic[S]):
-    """A mode as the platform runs it: its name, its options and its handler."""
-
-    name: str
-    settings: type[S]
-    run: Callable[[S, ContainerApi], None]
-    summary: str
-
 
 CHOSEN: list[Mode[Any]] = [
 {%- if cookiecutter.mode_data_source %}

@@ -20,9 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connector.container_api import ContainerApi
-from connector.errors import RunFailed
-from connector.logs import SUCCESS, Progress
+from cde_runtime import SUCCESS, ContainerApi, Progress, RunFailed
 from connector.settings import DataServiceSettings
 
 log = logging.getLogger(__name__)

@@ -24,9 +24,7 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import httpx
 
-from connector.container_api import ContainerApi
-from connector.errors import RunFailed
-from connector.logs import SUCCESS, Progress
+from cde_runtime import SUCCESS, ContainerApi, Progress, RunFailed
 from connector.settings import DataSourceSettings
 
 log = logging.getLogger(__name__)

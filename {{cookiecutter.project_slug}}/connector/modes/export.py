@@ -15,9 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connector.channel import CHANNEL_BATCH_SIZE, Channel, ExportReport, chunked
-from connector.container_api import ContainerApi
-from connector.logs import SUCCESS, Progress
+from cde_runtime import SUCCESS, ContainerApi, ExportReport, Progress, chunked
+from connector.channel import CHANNEL_BATCH_SIZE, Channel
 from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 
 log = logging.getLogger(__name__)

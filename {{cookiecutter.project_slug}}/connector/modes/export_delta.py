@@ -14,9 +14,16 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from connector.channel import CHANNEL_BATCH_SIZE, Channel, ExportReport, Result, chunked
-from connector.container_api import ContainerApi, InputNotProvided
-from connector.logs import SUCCESS, Progress
+from cde_runtime import (
+    SUCCESS,
+    ContainerApi,
+    ExportReport,
+    InputNotProvided,
+    Progress,
+    Result,
+    chunked,
+)
+from connector.channel import CHANNEL_BATCH_SIZE, Channel
 from connector.settings import DELTA_KEY, FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportDeltaSettings
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from connector.container_api import ContainerApi, ContainerApiUnavailable
+from cde_runtime.container_api import ContainerApi, ContainerApiUnavailable
 
 #: Between INFO and WARNING: a step that went well (shown as "success" in the Dev portal).
 SUCCESS = 25

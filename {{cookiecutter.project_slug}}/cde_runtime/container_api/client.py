@@ -18,7 +18,7 @@ a batch, a repeated write duplicates rows. Hence two policies:
   read errors.
 
 Retries use tenacity: at most `max_attempts` tries, exponential backoff from `backoff` seconds
-with jitter, capped at 10 s, each retry logged at WARNING on "connector.container_api" (never
+with jitter, capped at 10 s, each retry logged at WARNING on "cde_runtime.container_api" (never
 with row data).
 
 Statuses: each endpoint accepts only the statuses the contract declares; anything else raises
@@ -65,7 +65,7 @@ __all__ = [
     "Process",
 ]
 
-logger = logging.getLogger("connector.container_api")
+logger = logging.getLogger("cde_runtime.container_api")
 
 DEFAULT_BASE_URL: Final = "http://cde-container-api"
 # `full` is the deprecated alias of `input`; the other four are the delta streams (§2).

@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PROJECT_ROOT, EmulatorFactory
 
 {% if runnable -%}
 from connector.modes import MODES
@@ -30,6 +29,7 @@ from connector.modes import MODES
 from emulator import Emulator, Fault, runner
 from emulator.__main__ import main as emulator_main
 from emulator.state import format_summary
+from emulator.testing import PROJECT_ROOT, EmulatorFactory
 
 PRODUCTS = [
     {"id": "1", "title": "Merino Sweater", "___internal_note": "restock"},

@@ -12,9 +12,9 @@ import pytest
 from pydantic import BeforeValidator, SecretStr, ValidationError
 from pydantic_settings import NoDecode
 
-from connector.cli import settings_error_message
+from cde_runtime.cli import settings_error_message
+from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
 from connector.modes import MODES
-from connector.options import ConnectorSettings, ExecutionMode, option, split_list
 from connector.settings import EXECUTION_MODE
 
 

@@ -11,13 +11,21 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import ConnectorRunner, EmulatorFactory, closed_port_url{% if ns.required %}, pass_options, valid_value{% endif %}
 
-from connector.cli import main
+from cde_runtime.cli import main
+{%- if ns.required %}
+from cde_runtime.options import Option
+{%- endif %}
 from connector.modes import MODES
 {%- if ns.required %}
-from connector.options import Option
 from connector.settings import EXECUTION_MODE
+from emulator.testing import (
+    ConnectorRunner,
+    EmulatorFactory,
+    closed_port_url,
+    pass_options,
+    valid_value,
+)
 
 # Options every mode's required settings need, so a run gets past configuration.
 REQUIRED = [
@@ -26,6 +34,8 @@ REQUIRED = [
     for option in mode.settings.options()
     if option.required
 ]
+{%- else %}
+from emulator.testing import ConnectorRunner, EmulatorFactory, closed_port_url
 {%- endif %}
 
 
@@ -68,12 +78,12 @@ def test_an_unknown_argument_is_a_usage_error(run_connector: ConnectorRunner) ->
 
 
 def test_no_mode_at_all_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 2
+    assert main(MODES, []) == 2
     assert "usage:" in capsys.readouterr().err
 
 
 def test_help_lists_every_mode_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--help"]) == 0
+    assert main(MODES, ["--help"]) == 0
     out = capsys.readouterr().out
     for mode in [*MODES, "describe"]:
         assert mode in out

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.container_api import (
+from cde_runtime.container_api import (
     INPUT_TYPES,
     LOG_LEVELS,
     Classification,
@@ -575,10 +575,10 @@ def test_retries_stop_after_max_attempts() -> None:
 
 def test_retries_are_logged_as_warnings_without_row_data(caplog: pytest.LogCaptureFixture) -> None:
     server = Server(reply(503), WRITTEN)
-    with caplog.at_level(logging.WARNING, logger="connector.container_api"):
+    with caplog.at_level(logging.WARNING, logger="cde_runtime.container_api"):
         make_api(server).write([{"id": "secret-row-value"}])
     (record,) = caplog.records
-    assert record.name == "connector.container_api"
+    assert record.name == "cde_runtime.container_api"
     assert record.levelno == logging.WARNING
     assert "POST /output/output" in record.getMessage()
     assert "secret-row-value" not in caplog.text

@@ -18,16 +18,16 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
-from connector.container_api import ContainerApi, ContainerApiError
-from connector.errors import RunFailed
-from connector.logs import Redactor, forward_logs
-from connector.modes import MODES, Mode
-from connector.options import ConnectorSettings
+from cde_runtime.container_api import ContainerApi, ContainerApiError
+from cde_runtime.errors import RunFailed
+from cde_runtime.logs import Redactor, forward_logs
+from cde_runtime.mode import Mode
+from cde_runtime.options import ConnectorSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +36,23 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return the exit code."""
+Modes = Mapping[str, Mode[Any]]
+
+
+def main(modes: Modes, argv: Sequence[str] | None = None) -> int:
+    """Run the command line for `modes` (name -> Mode) and return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(modes)
     try:
         parsed = parser.parse_args(arguments)
     except SystemExit as stop:  # argparse's own exits: --help is 0, usage errors are 2
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     if parsed.command == "describe":
-        from connector.describe import render
+        from cde_runtime.describe import render
 
-        print(render())
+        print(render(modes.values()))
         return EXIT_OK
-    mode = MODES[parsed.command]
+    mode = modes[parsed.command]
     if parsed.health_check:
         # The build runs this in a bare container (no Container API, no options): reaching
         # this line proves the image imports the code and ships the mode.
@@ -58,14 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(mode, arguments[1:])
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modes: Modes) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="Productsup CDE connector.",
         epilog="Exit codes: 0 success, 1 run failed, 2 usage error.",
     )
     commands = parser.add_subparsers(dest="command", required=True, title="modes")
-    for mode in MODES.values():
+    for mode in modes.values():
         sub = commands.add_parser(mode.name, help=mode.summary, description=mode.summary)
         sub.add_argument(
             "--health-check",

@@ -7,10 +7,9 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from conftest import EmulatorFactory, closed_port_url
 
-from connector.container_api import ContainerApi
-from connector.logs import (
+from cde_runtime.container_api import ContainerApi
+from cde_runtime.logs import (
     SUCCESS,
     ContainerApiHandler,
     Progress,
@@ -19,6 +18,7 @@ from connector.logs import (
     api_level,
     forward_logs,
 )
+from emulator.testing import EmulatorFactory, closed_port_url
 
 SECRET = "tok-5ecr3t-value"  # noqa: S105 - the value the tests make sure never leaks
 

@@ -3,16 +3,18 @@
 `python main.py describe` prints `render()`: for every mode the code ships, the values to enter
 when the connector is created in the Dev portal. Everything comes from `connector/settings.py`
 (the settings classes' options and the module constants), so what is printed is what runs.
-docs/dev-portal.md holds the same tables; tests/test_describe.py fails when the two disagree.
+docs/dev-portal.md holds the same tables; tests/runtime/test_describe.py fails when the two
+disagree.
 """
 
 from __future__ import annotations
 
-import re
+import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from connector import settings
-from connector.options import ConnectorSettings, Option
+from cde_runtime.mode import Mode
+from cde_runtime.options import Option
 
 EXECUTION_MODES = {
     "environment_variables": "Environment variables",
@@ -21,10 +23,8 @@ EXECUTION_MODES = {
 COMMAND = "python"
 HEALTH_CHECK = "--health-check"
 VERSION_CONTROL = "this repository (Dockerfile at its root)"
-{%- if cookiecutter.mode_export or cookiecutter.mode_export_delta %}
 # The sample handlers send every column; the channel keys products on `id` and needs a `title`.
 CHANNEL_TEMPLATE_COLUMNS = ("id", "title")
-{%- endif %}
 OPTION_HEADER = (
     "Command option",
     "Field type",
@@ -35,7 +35,6 @@ OPTION_HEADER = (
 )
 SETTING_HEADER = ("Setting", "Value")
 
-ChosenMode = tuple[str, type[ConnectorSettings], str]
 Rows = list[tuple[str, str]]
 
 
@@ -70,63 +69,42 @@ def option_row(declared: Option) -> tuple[str, ...]:
     )
 
 
-def command_name(settings_class: type[ConnectorSettings]) -> str:
-    """`SomeModeSettings` runs as `python main.py some-mode`."""
-    words = re.findall(r"[A-Z][a-z0-9]*", settings_class.__name__.removesuffix("Settings"))
-    return "-".join(word.lower() for word in words)
+def mode_tables(mode: Mode[Any]) -> list[tuple[str, Rows]]:
+    """The configuration a mode type has in the Dev portal besides its options.
 
-
-def chosen_modes() -> list[ChosenMode]:
-    """Every mode's settings class in connector/settings.py, in declaration order."""
-    found: list[ChosenMode] = []
-    for value in vars(settings).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, ConnectorSettings)
-            and value is not ConnectorSettings
-        ):
-            command = command_name(value)
-            found.append((command, value, command.replace("-", " ").capitalize()))
-    return found
-
-
-def mode_tables(command: str) -> list[tuple[str, Rows]]:
-    """The configuration a mode type has in the Dev portal besides its options."""
+    Read from the constants of the module that declares the mode's settings
+    (connector/settings.py), so only the constants of the modes you ship need exist there.
+    """
+    constants = vars(sys.modules[mode.settings.__module__])
     tables: list[tuple[str, Rows]] = []
-{%- if cookiecutter.mode_data_service %}
-    if command == "data-service":
+    if mode.name == "data-service":
         rows = [
-            ("Service type", settings.DATA_SERVICE_TYPE),
-            ("Stage", settings.DATA_SERVICE_STAGE),
-            ("Column prefix", code(settings.COLUMN_PREFIX)),
-            ("Max usage", str(settings.MAX_USAGE)),
+            ("Service type", str(constants["DATA_SERVICE_TYPE"])),
+            ("Stage", str(constants["DATA_SERVICE_STAGE"])),
+            ("Column prefix", code(str(constants["COLUMN_PREFIX"]))),
+            ("Max usage", str(constants["MAX_USAGE"])),
         ]
         tables.append(("Data service configuration", rows))
-{%- endif %}
-{%- if cookiecutter.mode_export or cookiecutter.mode_export_delta %}
-    if command.startswith("export"):
-        delta = command.endswith("-delta")
+    if mode.name in ("export", "export-delta"):
+        delta = mode.name == "export-delta"
         columns = list(CHANNEL_TEMPLATE_COLUMNS)
-{%- if cookiecutter.mode_export_delta %}
-        if delta and settings.DELTA_KEY not in columns:
-            columns.append(settings.DELTA_KEY)
-{%- endif %}
+        if delta and constants["DELTA_KEY"] not in columns:
+            columns.append(str(constants["DELTA_KEY"]))
         rows = [
             ("Channel template columns", ", ".join(code(column) for column in columns)),
-            ("Feedback file", "enabled" if settings.FEEDBACK_FILE else "disabled"),
-            ("Feedback rows for accepted products", yes_no(settings.FEEDBACK_SUCCESSES)),
+            ("Feedback file", "enabled" if constants["FEEDBACK_FILE"] else "disabled"),
+            ("Feedback rows for accepted products", yes_no(constants["FEEDBACK_SUCCESSES"])),
             ("Delta channel", yes_no(delta)),
         ]
-{%- if cookiecutter.mode_export_delta %}
         if delta:
-            rows.append(("Delta key", code(settings.DELTA_KEY)))
-{%- endif %}
+            rows.append(("Delta key", code(str(constants["DELTA_KEY"]))))
         tables.append(("Export configuration", rows))
-{%- endif %}
     return tables
 
 
-def mode_section(command: str, settings_class: type[ConnectorSettings], kind: str) -> list[str]:
+def mode_section(mode: Mode[Any]) -> list[str]:
+    command, settings_class = mode.name, mode.settings
+    kind = command.replace("-", " ").capitalize()
     execution_mode = settings_class.execution_mode
     lines = [f"## Mode `{command}`", ""]
     lines += table(
@@ -146,19 +124,19 @@ def mode_section(command: str, settings_class: type[ConnectorSettings], kind: st
         lines += table(OPTION_HEADER, [option_row(declared) for declared in options])
     else:
         lines.append("None declared.")
-    for title, rows in mode_tables(command):
+    for title, rows in mode_tables(mode):
         lines += ["", f"### {title}", "", *table(SETTING_HEADER, rows)]
     return lines
 
 
-def render() -> str:
-    """The Dev-portal settings of every mode this connector ships, as Markdown."""
+def render(modes: Iterable[Mode[Any]]) -> str:
+    """The Dev-portal settings of `modes` (the modes this connector ships), as Markdown."""
     lines = [
         "# Dev portal settings",
         "",
         "Create one Dev-portal connector per mode with these values;",
         "docs/dev-portal.md walks through the steps.",
     ]
-    for command, settings_class, kind in chosen_modes():
-        lines += ["", *mode_section(command, settings_class, kind)]
+    for mode in modes:
+        lines += ["", *mode_section(mode)]
     return "\n".join(lines)

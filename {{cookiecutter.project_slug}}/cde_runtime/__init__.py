@@ -1,0 +1,40 @@
+"""The connector runtime: everything a mode handler needs from the platform, kept by the template.
+
+Your code (`connector/`) imports from here only: `from cde_runtime import ContainerApi, ...`.
+The modules behind these names are updated with the template (`copier update`), so edit them
+only knowing that an update will want to change them too; see the README's layout table.
+"""
+
+from cde_runtime.channel_client import ChannelClient, ChannelError, ExportReport, Result, chunked
+from cde_runtime.container_api import (
+    ContainerApi,
+    ContainerApiError,
+    InputNotProvided,
+    OutputWriter,
+    RowReader,
+)
+from cde_runtime.errors import RunFailed
+from cde_runtime.logs import SUCCESS, Progress
+from cde_runtime.mode import Mode
+from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
+
+__all__ = [
+    "SUCCESS",
+    "ChannelClient",
+    "ChannelError",
+    "ConnectorSettings",
+    "ContainerApi",
+    "ContainerApiError",
+    "ExecutionMode",
+    "ExportReport",
+    "InputNotProvided",
+    "Mode",
+    "OutputWriter",
+    "Progress",
+    "Result",
+    "RowReader",
+    "RunFailed",
+    "chunked",
+    "option",
+    "split_list",
+]

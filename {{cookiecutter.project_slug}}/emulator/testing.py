@@ -1,0 +1,147 @@
+"""A pytest plugin: a local Container API per test, and a way to run the connector against it.
+
+tests/conftest.py loads it (`pytest_plugins = ["emulator.testing"]`), so every test can take the
+`emulator` and `run_connector` fixtures and import the helpers below. End-to-end tests read
+like this::
+
+    def test_export_writes_feedback_for_rejected_products(emulator, run_connector):
+        emu = emulator(input=[{"id": "1", "title": ""}])
+        result = run_connector("export", emu, env={"CHANNEL_URL": f"{emu.url}/channel"})
+        assert result.returncode == 0
+        assert emu.output_rows("feedback")[0]["id"] == "1"
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator import Emulator, Fault
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # emulator/ sits at the project root
+STREAMS = ("input", "new", "modified", "unchanged", "deleted")
+
+EmulatorFactory = Callable[..., Emulator]
+ConnectorRunner = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def declared_option_names() -> set[str]:
+    """Every option name the connector declares, so the developer's shell cannot leak into tests."""
+    try:
+        # Imported by name so type checkers do not follow it: outside a generated project
+        # settings.py is still a Jinja template.
+        settings = importlib.import_module("connector.settings")
+        from cde_runtime.options import ConnectorSettings
+    except (ImportError, SyntaxError):
+        return set()
+    return {
+        declared.name
+        for value in vars(settings).values()
+        if isinstance(value, type) and issubclass(value, ConnectorSettings)
+        for declared in value.options()
+    }
+
+
+def closed_port_url() -> str:
+    """A URL nothing listens on: connection refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def valid_value(option: Any) -> str:
+    """A value the option accepts (an `Option` from cde_runtime/options.py)."""
+    if option.field_type == "checkbox":
+        return "1"
+    return str(option.choices[0]) if option.choices else "value"
+
+
+def required_values(settings: Any) -> dict[str, str]:
+    """A valid value for each required option of a settings class, so a run gets past setup."""
+    return {o.name: valid_value(o) for o in settings.options() if o.required}
+
+
+def pass_options(
+    options: Mapping[str, str], env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """run_connector keyword arguments: `env` plus the options, as this connector reads them."""
+    execution_mode = importlib.import_module("connector.settings").EXECUTION_MODE
+    if execution_mode == "command_line_arguments":
+        return {"env": dict(env or {}), "args": [f"--{k}={v}" for k, v in options.items()]}
+    return {"env": {**(env or {}), **options}}
+
+
+def _write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    lines = (json.dumps(dict(row), ensure_ascii=False) + "\n" for row in rows)
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
+    """Factory: `emulator(input=[rows], new=..., modified=..., unchanged=..., deleted=...,
+    faults=[Fault(...)], channel_reject_rate=0.0)` writes the given streams as jsonl under
+    tmp_path/data, starts an Emulator, and stops it at teardown. Streams left out are not provided
+    (the emulator answers 404 for them, as the platform does)."""
+    started: list[Emulator] = []
+
+    def start(
+        *,
+        faults: Sequence[Fault] = (),
+        channel_reject_rate: float = 0.0,
+        **streams: Sequence[Mapping[str, Any]] | None,
+    ) -> Emulator:
+        unknown = set(streams) - set(STREAMS)
+        if unknown:
+            raise TypeError(f"unknown input streams {sorted(unknown)}; known: {STREAMS}")
+        data_dir = tmp_path / ("data" if not started else f"data-{len(started) + 1}")
+        data_dir.mkdir()
+        for name, rows in streams.items():
+            if rows is not None:
+                _write_jsonl(data_dir / f"{name}.jsonl", rows)
+        emu = Emulator(data_dir, faults=faults, channel_reject_rate=channel_reject_rate)
+        started.append(emu.start())
+        return emu
+
+    yield start
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def run_connector() -> ConnectorRunner:
+    """`run_connector(mode, emulator_or_url, env={...}, args=[...], timeout=60)` runs
+    `python main.py <mode> *args` from the project root with CONTAINER_API_URL set. `env` goes on
+    top of a copy of os.environ without any declared option variables, so results never depend on
+    the developer's shell."""
+    hidden = declared_option_names() | {"CONTAINER_API_URL"}
+
+    def run(
+        mode: str,
+        emulator_or_url: Emulator | str,
+        env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
+        url = emulator_or_url if isinstance(emulator_or_url, str) else emulator_or_url.url
+        clean = {key: value for key, value in os.environ.items() if key not in hidden}
+        return subprocess.run(  # noqa: S603 - our interpreter running our main.py
+            [sys.executable, "main.py", mode, *args],
+            cwd=PROJECT_ROOT,
+            env={**clean, **(env or {}), "CONTAINER_API_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
