@@ -2,6 +2,9 @@
 
 Each mode reads its "individual configurations" into a typed settings class. The
 option name is the key the portal passes at run time ({% if cookiecutter.execution_mode == "environment_variables" %}as an environment variable{% else %}as a `--NAME value` argument{% endif %}).
+Each option is the attribute of the same name in capitals, `-` read as `_` (FEED_URL →
+`settings.FEED_URL`): capitals cannot clash with Python, pydantic or the runtime, whose names
+all contain lowercase letters, so any option name the portal accepts is safe here.
 `python main.py describe` and docs/dev-portal.md are produced from these declarations.
 To add an option: add a field here, then enter it in the portal (see docs/dev-portal.md).
 """
@@ -63,7 +66,7 @@ class {{ title }}Settings(ConnectorSettings):
 {%- elif field_type == "select_multiple" %}{% set python_type = "Annotated[list[" ~ literal ~ "], NoDecode, BeforeValidator(split_list)]" %}
 {%- else %}{% set python_type = "str" %}
 {%- endif %}
-    {{ name | lower | replace("-", "_") }}: {{ python_type }} = option(
+    {{ name | upper | replace("-", "_") }}: {{ python_type }} = option(
         {{ name | tojson }},
         {{ field_type | tojson }},
 {%- if required %}
