@@ -37,7 +37,7 @@ EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z"
 RESERVED_PREFIXES = ("container_api_", "python")
 RESERVED_NAMES = ("path", "home", "hostname", "user", "lang", "tz", "pwd", "health_check", "help")
 # Characters no file format takes raw (line breaks and tabs are fine: they are escaped).
-CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]"
 # Option names need no deny-list for code: each becomes the attribute of the same name in
 # capitals, and nothing in Python, pydantic or the runtime is spelled in capitals only.
 

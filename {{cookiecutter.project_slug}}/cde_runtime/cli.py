@@ -163,4 +163,3 @@ def settings_error_message(error: ValidationError, settings: type[ConnectorSetti
         f"Configuration error: {'; '.join(problems)}: set {it} under Individual configurations "
         f"in the Dev portal ({kind} {where})."
     )
-

@@ -38,14 +38,24 @@ SETTING_HEADER = ("Setting", "Value")
 Rows = list[tuple[str, str]]
 
 
+class Code(str):
+    """Markdown code: shown literally, so a table cell escapes only its pipes."""
+
+
 def cell(value: object) -> str:
-    """Text that stays inside one Markdown table cell: pipes escaped, line breaks as <br>."""
+    """Text that stays inside one Markdown table cell and shows as typed: pipes escaped, line
+    breaks as <br>, and outside code, HTML escaped."""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not isinstance(value, Code):
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("|", "\\|").replace("\n", "<br>")
 
 
-def code(value: str) -> str:
-    return f"`{value}`" if value else ""
+def code(value: str) -> Code:
+    """A Markdown code span; double backticks when the value holds one."""
+    if not value:
+        return Code("")
+    return Code(f"`` {value} ``" if "`" in value else f"`{value}`")
 
 
 def yes_no(flag: object) -> str:
@@ -91,7 +101,7 @@ def mode_tables(mode: Mode[Any]) -> list[tuple[str, Rows]]:
         if delta and constants["DELTA_KEY"] not in columns:
             columns.append(str(constants["DELTA_KEY"]))
         rows = [
-            ("Channel template columns", ", ".join(code(column) for column in columns)),
+            ("Channel template columns", Code(", ".join(code(column) for column in columns))),
             ("Feedback file", "enabled" if constants["FEEDBACK_FILE"] else "disabled"),
             ("Feedback rows for accepted products", yes_no(constants["FEEDBACK_SUCCESSES"])),
             ("Delta channel", yes_no(delta)),

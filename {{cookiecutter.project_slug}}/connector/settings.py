@@ -8,6 +8,11 @@ all contain lowercase letters, so any option name the portal accepts is safe her
 `python main.py describe` and docs/dev-portal.md are produced from these declarations.
 To add an option: add a field here, then enter it in the portal (see docs/dev-portal.md).
 """
+{#- A Python string literal holding any Unicode as typed, quoted the way ruff format quotes it. -#}
+{%- macro py_string(value) -%}
+{%- set text = (value | string).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") -%}
+{{ ("'" ~ text ~ "'") if ('"' in text and "'" not in text) else ('"' ~ text.replace('"', '\\"') ~ '"') }}
+{%- endmacro %}
 {%- set ns = namespace(literal=false, multi=false, secret=false) %}
 {%- for mode in ["data_source", "data_service", "export", "export_delta"] if cookiecutter["mode_" ~ mode] %}
 {%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec is not none %}
@@ -45,7 +50,7 @@ FEEDBACK_FILE = {{ "True" if cookiecutter.export_feedback_file in [true, "true",
 FEEDBACK_SUCCESSES = {{ "True" if cookiecutter.export_feedback_successes in [true, "true", "yes", "y", "1"] else "False" }}
 {%- endif %}
 {%- if cookiecutter.mode_export_delta %}
-DELTA_KEY = {{ cookiecutter.export_delta_key | string | tojson }}
+DELTA_KEY = {{ py_string(cookiecutter.export_delta_key) }}
 {%- endif %}
 {%- for mode, title in [("data_source", "DataSource"), ("data_service", "DataService"), ("export", "Export"), ("export_delta", "ExportDelta")] if cookiecutter["mode_" ~ mode] %}
 
@@ -59,7 +64,9 @@ class {{ title }}Settings(ConnectorSettings):
 {%- set required = spec.get("required", false) %}
 {%- set default = spec.get("default", "") | string %}
 {%- set choices = spec.get("choices") or [] %}
-{%- set literal = "Literal[" ~ (choices | map("tojson") | join(", ")) ~ "]" %}
+{%- set quoted = [] %}
+{%- for choice in choices %}{% set _ = quoted.append(py_string(choice)) %}{% endfor %}
+{%- set literal = "Literal[" ~ (quoted | join(", ")) ~ "]" %}
 {%- if field_type == "checkbox" %}{% set python_type = "bool" %}
 {%- elif field_type == "password" %}{% set python_type = "SecretStr" %}
 {%- elif field_type == "select" %}{% set python_type = literal if (required or default) else literal ~ " | None" %}
@@ -73,13 +80,13 @@ class {{ title }}Settings(ConnectorSettings):
         required=True,
 {%- endif %}
 {%- if default %}
-        default={{ default | tojson }},
+        default={{ py_string(default) }},
 {%- endif %}
-{%- if spec.get("description") %}
-        description={{ spec.get("description") | string | tojson }},
+{%- if spec.get("description", "") | string %}
+        description={{ py_string(spec.get("description")) }},
 {%- endif %}
 {%- if choices %}
-        choices=[{{ choices | map("tojson") | join(", ") }}],
+        choices=[{{ quoted | join(", ") }}],
 {%- endif %}
     )
 {%- else %}
