@@ -53,8 +53,25 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
+def next_steps(answers: dict[str, Any], project: Path) -> str:
+    """What to do after generating; copier prints the same text (`_message_after_copy`)."""
+    first = next(mode for mode in MODES if truthy(answers[f"mode_{mode}"])).replace("_", "-")
+    return "\n".join(
+        [
+            f"Created {project}. Next steps:",
+            f"  cd {project}",
+            "  python -m venv .venv && . .venv/bin/activate && pip install -r requirements-dev.txt",
+            f"  python -m emulator run {first}    # run a mode against the local Container API",
+            "  pytest                              # run the tests",
+            '  git init && git add . && git commit -qm "Generated from the CDE connector template"',
+            "docs/dev-portal.md lists what to enter in the Dev portal.",
+        ]
+    )
+
+
 def main(answers: dict[str, Any]) -> int:
     remove_files_of(Path.cwd(), unused_owners(answers))
+    print(next_steps(answers, Path.cwd()))
     return 0
 
 

@@ -26,10 +26,25 @@ def test_both_tools_ask_the_same_questions_in_the_same_order() -> None:
 @pytest.mark.parametrize("question", PLAIN_DEFAULTS)
 def test_both_tools_offer_the_same_default(question: str) -> None:
     cookiecutter_default = COOKIECUTTER[question]
+    copier_default = COPIER[question]["default"]
     if isinstance(cookiecutter_default, list):  # a choice: the first item is the default
         assert COPIER[question]["choices"] == cookiecutter_default
         cookiecutter_default = cookiecutter_default[0]
-    assert COPIER[question]["default"] == cookiecutter_default
+    if isinstance(cookiecutter_default, dict):  # copier holds option declarations as YAML text
+        copier_default = yaml.safe_load(copier_default)
+        assert list(copier_default) == list(cookiecutter_default), "declaration order differs"
+    assert copier_default == cookiecutter_default
+
+
+def test_both_tools_derive_the_slug_with_the_same_expression() -> None:
+    copier = COPIER["project_slug"]["default"]
+    cookiecutter = COOKIECUTTER["project_slug"].replace("cookiecutter.project_name", "project_name")
+    assert copier == cookiecutter
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_cookiecutter_prompts_with_copiers_help_text(question: str) -> None:
+    assert COOKIECUTTER["__prompts__"][question] == COPIER[question]["help"]
 
 
 def test_the_copier_namespace_passes_every_question_to_the_project() -> None:
