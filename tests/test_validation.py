@@ -47,7 +47,7 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
     ("reserved-prefix", options("export_delta", {"PYTHONPATH": spec()}), "reserved name"),
     ("unknown-type", options("data_source", {"SIZE": spec(type="dropdown")}), "unknown type"),
     ("unknown-setting", options("data_source", {"SIZE": spec(label="x")}), "unknown settings"),
-    ("not-a-mapping", options("data_source", "NAME"), "must be a mapping"),
+    ("not-a-mapping", options("data_source", ["NAME"]), "must be a mapping"),
     ("spec-not-a-mapping", options("data_source", {"NAME": "input"}), "must map to settings"),
     ("required-not-bool", options("data_source", {"X": spec(required="maybe")}), "required"),
     ("select-no-choices", options("data_source", {"SIZE": spec(type="select")}), "choices"),
@@ -237,3 +237,18 @@ def test_hostile_answers_cannot_break_the_rendered_hook(tmp_path: Path) -> None:
 
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_option_text_that_is_not_json_is_refused_by_both_tools_and_writes_nothing(
+    tmp_path: Path, template_copy: Path
+) -> None:
+    # Option questions are JSON in copier (so its prompt keeps the declaration order): text that
+    # is not JSON stops copier at parsing, before our validator can word the refusal.
+    from cookiecutter.exceptions import FailedHookException
+
+    answers = options("data_source", "NAME")
+    with pytest.raises(ValueError, match="Expecting value"):
+        bake_copier(answers, tmp_path / "copier", template=template_copy)
+    with pytest.raises(FailedHookException):
+        bake_cookiecutter(for_cookiecutter(answers), tmp_path / "cookiecutter")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
