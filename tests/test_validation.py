@@ -84,7 +84,7 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "multi-default-not-a-choice",
-        options("data_source", {"TAGS": spec(type="select_multiple", choices=["a"], default="a,z")}),
+        options("data_source", {"T": spec(type="select_multiple", choices=["a"], default="a,z")}),
         "not among its choices",
     ),
     (
