@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from hooks import pre_gen_project as hook
@@ -312,7 +312,8 @@ def lint_type_and_describe(project: Path) -> None:
     assert describe.returncode == 0, describe.stdout[-4000:]
 
 
-@settings(COMMON, max_examples=6)
+# Each example runs mypy: a few, and no shrinking (a failure reports the example as drawn).
+@settings(COMMON, max_examples=4, phases=[Phase.generate])
 @given(answers=valid_answer_sets().filter(lambda a: not hook.validate(effective(a))))
 def test_accepted_answer_sets_are_ruff_and_mypy_clean_and_describe_matches_the_docs(
     answers: dict[str, Any], fresh_root: Callable[[], Path], template_copy: Path
@@ -330,7 +331,7 @@ def whole_suite(project: Path) -> None:
 
 
 @pytest.mark.slow
-@settings(COMMON, max_examples=1)
+@settings(COMMON, max_examples=1, phases=[Phase.generate])
 @given(answers=valid_answer_sets().filter(lambda a: not hook.validate(effective(a))))
 def test_a_generated_answer_set_passes_the_whole_generated_suite(
     answers: dict[str, Any], fresh_root: Callable[[], Path], template_copy: Path

@@ -13,11 +13,12 @@ To add an option: add a field here, then enter it in the portal (see docs/dev-po
 {%- set text = (value | string).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") -%}
 {{ ("'" ~ text ~ "'") if ('"' in text and "'" not in text) else ('"' ~ text.replace('"', '\\"') ~ '"') }}
 {%- endmacro %}
-{%- set ns = namespace(literal=false, multi=false, secret=false) %}
+{%- set ns = namespace(any=false, literal=false, multi=false, secret=false) %}
 {%- for mode in ["data_source", "data_service", "export", "export_delta"] if cookiecutter["mode_" ~ mode] %}
 {%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec is not none %}
 {%- if spec.get("type") in ["select", "select_multiple"] %}{% set ns.literal = true %}{% endif %}
 {%- if spec.get("type") == "select_multiple" %}{% set ns.multi = true %}{% endif %}
+{%- set ns.any = true %}
 {%- if spec.get("type") == "password" %}{% set ns.secret = true %}{% endif %}
 {%- endfor %}
 {%- endfor %}
@@ -30,7 +31,7 @@ from typing import {% if ns.multi %}Annotated, {% endif %}ClassVar{% if ns.liter
 {%- endif %}
 {%- if ns.multi %}from pydantic_settings import NoDecode
 {% endif %}
-from cde_runtime.options import ConnectorSettings, ExecutionMode, option{% if ns.multi %}, split_list{% endif %}
+from cde_runtime.options import ConnectorSettings, ExecutionMode{% if ns.any %}, option{% endif %}{% if ns.multi %}, split_list{% endif %}
 
 # How the portal passes options at run time; chosen when the connector is created.
 EXECUTION_MODE: ExecutionMode = {{ cookiecutter.execution_mode | tojson }}
