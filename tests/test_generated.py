@@ -8,14 +8,16 @@ run (the trees of both tools are byte-identical, tests/test_trees.py).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.bake import EXECUTION_MODES, MODES, all_combinations, combo_id
+from tests.bake import EXECUTION_MODES, MODES, TEMPLATE, all_combinations, combo_id
 from tests.conftest import Baker
 
 BIN = Path(sys.executable).parent
@@ -35,6 +37,17 @@ CUSTOM_OPTIONS = {
     },
     "export_options": {"CHANNEL_URL": None, "API_KEY": {"type": "password"}},
 }
+
+
+def readme_answers() -> dict[str, Any]:
+    """The README's answers example, read from the README itself."""
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# answers\.yml.*?)```", readme, flags=re.DOTALL)
+    assert block, "README.md lost its answers.yml example"
+    answers: dict[str, Any] = yaml.safe_load(block.group(1))
+    return answers
+
+
 FULL_RUNS = [
     pytest.param("cookiecutter", (mode,), "environment_variables", {}, id=f"{mode}-env")
     for mode in MODES
@@ -48,6 +61,8 @@ FULL_RUNS = [
         CUSTOM_OPTIONS,
         id="custom-options-cli",
     ),
+    # Required options without defaults, default options removed: the README's own example.
+    pytest.param("copier", (), "environment_variables", readme_answers(), id="readme-example"),
 ]
 
 
