@@ -304,10 +304,21 @@ def test_every_answer_set_is_refused_by_both_or_renders_identical_parsable_trees
     check_set(answers, fresh_root(), template_copy)
 
 
+MYPY_CACHE: list[Path] = []  # set by the `mypy_cache` fixture
+
+
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Shared with tests/test_generated.py: most generated modules are the same in every bake.
+    cache = tmp_path_factory.getbasetemp() / "mypy-cache"
+    MYPY_CACHE[:] = [cache]
+    return cache
+
+
 def lint_type_and_describe(project: Path) -> None:
     lint = run([str(BIN / "ruff"), "check", "--no-cache", "."], project)
     assert lint.returncode == 0, lint.stdout
-    typed = run([sys.executable, "-m", "mypy", "--no-incremental"], project)
+    typed = run([sys.executable, "-m", "mypy", "--cache-dir", str(MYPY_CACHE[0])], project)
     assert typed.returncode == 0, typed.stdout
     describe = run(
         [*PYTEST, "tests/runtime/test_describe.py", "tests/runtime/test_settings.py"],
@@ -320,7 +331,10 @@ def lint_type_and_describe(project: Path) -> None:
 @settings(COMMON, max_examples=4, phases=[Phase.generate])
 @given(answers=valid_answer_sets().filter(lambda a: not hook.validate(effective(a))))
 def test_accepted_answer_sets_are_ruff_and_mypy_clean_and_describe_matches_the_docs(
-    answers: dict[str, Any], fresh_root: Callable[[], Path], template_copy: Path
+    answers: dict[str, Any],
+    fresh_root: Callable[[], Path],
+    template_copy: Path,
+    mypy_cache: Path,
 ) -> None:
     check_set(answers, fresh_root(), template_copy, gates=lint_type_and_describe)
 
@@ -338,6 +352,9 @@ def whole_suite(project: Path) -> None:
 @settings(COMMON, max_examples=1, phases=[Phase.generate])
 @given(answers=valid_answer_sets().filter(lambda a: not hook.validate(effective(a))))
 def test_a_generated_answer_set_passes_the_whole_generated_suite(
-    answers: dict[str, Any], fresh_root: Callable[[], Path], template_copy: Path
+    answers: dict[str, Any],
+    fresh_root: Callable[[], Path],
+    template_copy: Path,
+    mypy_cache: Path,
 ) -> None:
     check_set(answers, fresh_root(), template_copy, gates=whole_suite)
