@@ -142,22 +142,27 @@ def valid_answer_sets(draw: st.DrawFn) -> dict[str, Any]:
         answers[f"mode_{mode}"] = mode in chosen
         if mode not in chosen:
             continue
-        declared: dict[str, Any] = {}
-        if draw(st.booleans()):
-            declared = {name: None for name in DEFAULT_OPTIONS[mode]}  # only custom options
-        names = draw(st.lists(option_name, max_size=3))
+        dropped = draw(st.booleans())  # only custom options: the example code must adapt
+        declared: dict[str, Any] = {name: None for name in DEFAULT_OPTIONS[mode]} if dropped else {}
+        # With the defaults dropped, a default's name may come back with another type.
+        own_defaults = [st.sampled_from(list(DEFAULT_OPTIONS[mode]))] if dropped else []
+        names = draw(st.lists(st.one_of(option_name, *own_defaults), max_size=3))
+        taken = used | {
+            hook.attribute_name(d)
+            for other in MODES
+            for d in DEFAULT_OPTIONS[other]
+            if not (dropped and other == mode)
+        }
         for name in names:
             key = hook.attribute_name(name)
-            if (
-                hook.option_errors("q", {name: {}})
-                or key in used
-                or any(hook.attribute_name(d) == key for d in DEFAULT_OPTIONS[mode])
-            ):
+            if hook.option_errors("q", {name: {}}) or key in taken:
                 continue
+            taken.add(key)
             used.add(key)
             declared[name] = draw(valid_option_spec())
         answers[f"{mode}_options"] = declared
-        used.update(hook.attribute_name(n) for n in DEFAULT_OPTIONS[mode])
+        if not dropped:
+            used.update(hook.attribute_name(n) for n in DEFAULT_OPTIONS[mode])
     return answers
 
 
