@@ -38,6 +38,18 @@ CUSTOM_OPTIONS = {
     "export_options": {"CHANNEL_URL": None, "API_KEY": {"type": "password"}},
 }
 
+RETYPED_OPTIONS = {
+    "data_source_options": {
+        "NAME": {"type": "checkbox"},
+        "SHOULD_FAIL": {"type": "input", "required": True},
+        "FEED_URL": {"type": "select_multiple", "choices": ["a", "b"], "required": True},
+    },
+    "export_options": {
+        "CHANNEL_URL": {"type": "checkbox"},
+        "CHANNEL_TOKEN": {"type": "input", "required": True},
+    },
+}
+
 
 def readme_answers() -> dict[str, Any]:
     """The README's answers example, read from the README itself."""
@@ -60,6 +72,14 @@ FULL_RUNS = [
         "command_line_arguments",
         CUSTOM_OPTIONS,
         id="custom-options-cli",
+    ),
+    # The default options' names declared with other types: the example code must not use them.
+    pytest.param(
+        "copier",
+        ("data_source", "export"),
+        "command_line_arguments",
+        RETYPED_OPTIONS,
+        id="retyped-default-options-cli",
     ),
     # Required options without defaults, default options removed: the README's own example.
     pytest.param("copier", (), "environment_variables", readme_answers(), id="readme-example"),
