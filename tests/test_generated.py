@@ -7,6 +7,7 @@ run (the trees of both tools are byte-identical, tests/test_trees.py).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -133,3 +134,45 @@ def test_generated_test_suite_passes_with_nothing_skipped(
     summary = suite.stdout.strip().splitlines()[-1]
     assert " passed" in summary
     assert "skipped" not in summary
+
+
+# Valid portal names that used to shadow the settings machinery (issue 9): each must now work.
+MACHINERY_NAMES = [
+    "OPTION", "STR", "BOOL", "LIST", "LOAD", "OPTIONS", "EXECUTION_MODE", "SECRET_VALUES",
+    "SETTINGS_CUSTOMISE_SOURCES", "class", "model_config", "json", "Literal",
+]  # fmt: skip
+READ_BACK = """
+import json, sys
+from connector.settings import DataSourceSettings
+settings = DataSourceSettings.load(sys.argv[1:])
+print(json.dumps({n: getattr(settings, n.upper()) for n in json.loads(sys.stdin.read())}))
+"""
+
+
+@pytest.mark.parametrize("execution_mode", EXECUTION_MODES)
+def test_option_names_that_look_like_machinery_are_read_as_declared(
+    bake: Baker, execution_mode: str
+) -> None:
+    declared = {name: {"type": "input", "required": True} for name in MACHINERY_NAMES}
+    answers = {"data_source_options": {"NAME": None, "SHOULD_FAIL": None, **declared}}
+    project = bake("copier", ("data_source",), execution_mode, **answers)
+    values = {name: f"value of {name}" for name in MACHINERY_NAMES}
+    if execution_mode == "command_line_arguments":
+        args, env = [f"--{name}={value}" for name, value in values.items()], dict(os.environ)
+    else:
+        args, env = [], {**os.environ, **values}
+    read = subprocess.run(
+        [sys.executable, "-c", READ_BACK, *args],
+        input=json.dumps(MACHINERY_NAMES),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout) == values
+    health = run([sys.executable, "main.py", "data-source", "--health-check"], project)
+    assert health.returncode == 0, health.stderr
+    typed = run([sys.executable, "-m", "mypy", "--no-incremental"], project)
+    assert typed.returncode == 0, typed.stdout
