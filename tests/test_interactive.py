@@ -48,7 +48,7 @@ def message_lines(output: str, project: Path) -> list[str]:
     """The next-steps message in a tool's output, with the project path made generic."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", output).replace("\r\n", "\n")
     start = text.index("Created ")
-    lines = text[start:].strip().splitlines()[:7]
+    lines = text[start:].strip().splitlines()[:6]
     return [line.rstrip().replace(str(project), "<project>") for line in lines]
 
 
@@ -167,5 +167,5 @@ def test_both_tools_print_the_same_next_steps(
 def test_the_next_steps_name_the_first_chosen_mode(modes: tuple[str, ...], first: str) -> None:
     answers = {f"mode_{mode}": mode in modes for mode in post_gen_project.MODES}
     message = post_gen_project.next_steps(answers, Path("/x/acme"))
-    assert f"python -m emulator run {first} " in message
+    assert f"python3 dev.py run {first} " in message
     assert message.splitlines()[:2] == ["Created /x/acme. Next steps:", "  cd /x/acme"]

@@ -1,0 +1,116 @@
+"""The READMEs' commands work as the first thing typed on a machine with only Python 3 and git.
+
+"Bare" here: PATH holds only `python3` (the interpreter this suite's venv was made from, outside
+any venv) and `git`; no `python`, `pip`, `uv` or `copier` command, no active venv, a fresh HOME,
+and each generated command runs in its own fresh copy of the project, without `.venv`. Packages
+come from PyPI as they would for a new user (copier through pip; the connector's uv build, then
+everything else through it); only pip's and uv's download caches are kept between runs, for
+speed. One test, since it installs for real.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.bake import TEMPLATE
+
+CACHE = Path.home() / ".cache" / "connector-template-tests"
+# Network and certificate settings of this machine stay: they are how it reaches PyPI at all.
+KEEP = re.compile(
+    r"PROXY|CERT|CA_BUNDLE|SSL|^PIP_(INDEX|EXTRA_INDEX|FIND_LINKS|TRUSTED)|^UV_(DEFAULT_)?INDEX"
+    r"|^LANG$|^CI$"
+)
+
+
+def bare_machine(home: Path) -> dict[str, str]:
+    """An environment with only python3 and git on PATH, nothing installed, a new HOME."""
+    bin_dir = home / "bin"
+    bin_dir.mkdir(parents=True)
+    base_python = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+    (bin_dir / "python3").symlink_to(base_python)
+    git = shutil.which("git")
+    assert git, "git is needed to generate a connector"
+    (bin_dir / "git").symlink_to(git)
+    env = {key: value for key, value in os.environ.items() if KEEP.search(key)}
+    env |= {
+        "HOME": str(home),
+        "PATH": str(bin_dir),
+        "PIP_CACHE_DIR": str(CACHE / "pip"),
+        "UV_CACHE_DIR": str(CACHE / "uv"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    for command in ("python", "pip", "pip3", "uv", "copier", "pytest"):
+        assert shutil.which(command, path=env["PATH"]) is None, command
+    return env
+
+
+def commands_in(readme: Path, heading: str, block: int = 0) -> list[str]:
+    """The commands of a code block under `heading` (the first by default), comments left out."""
+    section = readme.read_text(encoding="utf-8").split(f"\n## {heading}\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    blocks = re.findall(r"```(?:sh|bash)\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) > block, f"no code block {block} under {heading}"
+    return [line for line in blocks[block].splitlines() if line and not line.startswith("#")]
+
+
+def test_ci_runs_the_template_readme_test_command() -> None:
+    [test_command] = commands_in(TEMPLATE / "README.md", "Two commands", block=1)
+    assert test_command == "python3 run-tests.py"
+    script = (TEMPLATE / ".ci/run").read_text(encoding="utf-8").splitlines()
+    steps = [line for line in script if line.strip() and not line.lstrip().startswith("#")]
+    assert steps[-1].split(" --")[0] == test_command, "CI must run the README's test command"
+    [generate] = commands_in(TEMPLATE / "README.md", "Two commands")
+    copier_pin = re.search(r"copier==[\w.]+", generate)
+    assert copier_pin, generate
+    assert copier_pin.group(0) in (TEMPLATE / "requirements-test.txt").read_text().splitlines()
+
+
+def sh(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["/bin/sh", "-c", command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.mark.slow
+def test_the_readme_commands_work_on_a_bare_machine(template_copy: Path, tmp_path: Path) -> None:
+    env = bare_machine(tmp_path / "home")
+    work = tmp_path / "work"
+    work.mkdir()
+
+    # Template README: generate a connector (copier prompts need a terminal: take the defaults).
+    [generate] = commands_in(template_copy / "README.md", "Two commands")
+    assert '"$TEMPLATE" my-connector' in generate
+    sh(f"{generate} --defaults", work, env | {"TEMPLATE": str(template_copy)})
+    project = work / "my-connector"
+    assert (project / ".copier-answers.yml").is_file()
+
+    # Generated README: each command as the very first one, in a fresh copy without .venv.
+    run_mode, run_tests = commands_in(project / "README.md", "The two commands")
+    assert run_mode == "python3 dev.py run data-source"
+    assert run_tests == "python3 dev.py test"
+
+    first = shutil.copytree(project, tmp_path / "first")
+    ran = sh(run_mode, first, env)
+    assert "Connector exit code: 0" in ran.stdout, ran.stdout
+    assert (first / ".emulator-out/data-source/output.jsonl").stat().st_size > 0
+
+    # The generated suites run in full in test_generated.py: here a slice keeps it quick.
+    second = shutil.copytree(project, tmp_path / "second")
+    tested = sh(run_tests, second, env | {"PYTEST_ADDOPTS": "-q -p no:cacheprovider -k locks"})
+    assert re.search(r"\b[1-9]\d* passed\b", tested.stdout), tested.stdout
+    assert "failed" not in tested.stdout
