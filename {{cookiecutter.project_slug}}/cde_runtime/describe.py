@@ -46,6 +46,7 @@ def cell(value: object) -> str:
     """Text that stays inside one Markdown table cell and shows as typed: pipes escaped, line
     breaks as <br>, and outside code, HTML escaped."""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")  # Unicode line/paragraph breaks
     if not isinstance(value, Code):
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("|", "\\|").replace("\n", "<br>")
