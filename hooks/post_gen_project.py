@@ -81,8 +81,24 @@ def update_notes(answers: dict[str, Any]) -> list[str]:
     return []
 
 
+def next_steps(answers: dict[str, Any], project: Path) -> str:
+    """What to do after generating; copier prints the same text (`_message_after_copy`)."""
+    first = next(mode for mode in MODES if truthy(answers[f"mode_{mode}"])).replace("_", "-")
+    return "\n".join(
+        [
+            f"Created {project}. Next steps:",
+            f"  cd {project}",
+            f"  python3 dev.py run {first}    # run a mode against the local Container API",
+            "  python3 dev.py test              # run the tests",
+            '  git init && git add . && git commit -qm "Generated from the CDE connector template"',
+            "docs/dev-portal.md lists what to enter in the Dev portal.",
+        ]
+    )
+
+
 def main(answers: dict[str, Any]) -> int:
     remove_files_of(Path.cwd(), unused_owners(answers))
+    print(next_steps(answers, Path.cwd()))
     notes = update_notes(answers)
     if notes:
         # A delimited block of its own, so other next steps printed around it stay readable.

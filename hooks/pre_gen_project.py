@@ -27,7 +27,7 @@ FIELD_TYPES = (
     "stage_columns_dropdown",
 )
 SPEC_KEYS = ("type", "required", "default", "description", "choices")
-SLUG_RE = r"^[a-z][a-z0-9]*([-_][a-z0-9]+)*\Z"
+SLUG_RE = r"^[a-z0-9]+([-_][a-z0-9]+)*\Z"
 OPTION_NAME_RE = r"^[A-Za-z][A-Za-z0-9_-]*\Z"
 COLUMN_PREFIX_RE = r"^___[A-Za-z]+\Z"
 MAX_USAGE_RE = r"^[1-9][0-9]*\Z"
@@ -36,19 +36,37 @@ EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z"
 # with one of these names would silently change how the connector runs.
 RESERVED_PREFIXES = ("container_api_", "python")
 RESERVED_NAMES = ("path", "home", "hostname", "user", "lang", "tz", "pwd", "health_check", "help")
-# Option names become attributes of a pydantic settings class: these would clash.
-RESERVED_ATTRIBUTES = (
-    "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in",
-    "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield", "copy", "dict", "json", "schema", "schema_json", "construct",
-    "validate", "parse_obj", "parse_raw", "parse_file", "from_orm", "update_forward_refs",
-)  # fmt: skip
+# Characters no file format takes raw (line breaks and tabs are fine: they are escaped).
+CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]"
+# Option names need no deny-list for code: each becomes the attribute of the same name in
+# capitals, and nothing in Python, pydantic or the runtime is spelled in capitals only.
 
 
 def attribute_name(option: str) -> str:
-    """The settings attribute an option becomes (NEW-COLUMN → new_column)."""
-    return option.lower().replace("-", "_")
+    """The settings attribute an option becomes (new-column → NEW_COLUMN)."""
+    return option.upper().replace("-", "_")
+
+
+def is_text(value: Any) -> bool:
+    """A string, or a number (cookiecutter turns numbers into strings; copier keeps them)."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def text(value: Any) -> str:
+    """A text answer as both tools render it (str(1) == "1" in Python and Jinja alike)."""
+    return str(value)
+
+
+def declaration(spec: dict[str, Any]) -> tuple[Any, ...]:
+    """An option's settings with the defaults filled in, to compare two declarations."""
+    choices = spec.get("choices")
+    return (
+        spec.get("type", "input"),
+        spec.get("required", False),
+        text(spec.get("default", "")),
+        text(spec.get("description", "")),
+        [text(choice) for choice in choices] if isinstance(choices, list) else choices,
+    )
 
 
 def validate(answers: dict[str, Any]) -> list[str]:
@@ -62,8 +80,14 @@ def validate(answers: dict[str, Any]) -> list[str]:
     if not re.match(SLUG_RE, str(answers["project_slug"])):
         errors.append(
             f"project_slug '{answers['project_slug']}' is invalid: use lowercase letters and digits "
-            "in words joined by single '-' or '_', starting with a letter. Example: my-connector"
+            "in words joined by single '-' or '_'. Example: my-connector"
         )
+    for question in ("description", "author_name"):
+        if re.search(CONTROL_RE, str(answers[question])):
+            errors.append(
+                f"{question} contains a control character: use printable text (line breaks and "
+                "tabs are fine). Example: A Productsup CDE connector."
+            )
     if not re.match(EMAIL_RE, str(answers["author_email"])):
         errors.append(
             f"author_email '{answers['author_email']}' is invalid: it must look like an e-mail address. "
@@ -74,9 +98,14 @@ def validate(answers: dict[str, Any]) -> list[str]:
             "No mode chosen: answer yes to at least one of mode_data_source, mode_data_service, "
             "mode_export, mode_export_delta. Example: mode_data_source=yes"
         )
-    for mode in MODES:
-        if truthy(answers[f"mode_{mode}"]):
-            errors.extend(option_errors(f"{mode}_options", answers[f"{mode}_options"]))
+    chosen = [mode for mode in MODES if truthy(answers[f"mode_{mode}"])]
+    for index, mode in enumerate(chosen):
+        question = f"{mode}_options"
+        own = option_errors(question, answers[question])
+        errors.extend(own)
+        if not own:
+            earlier = {f"{m}_options": answers[f"{m}_options"] for m in chosen[:index]}
+            errors.extend(cross_mode_errors(question, answers[question], earlier))
     if truthy(answers["mode_data_service"]):
         prefix = str(answers["data_service_column_prefix"])
         if not re.match(COLUMN_PREFIX_RE, prefix):
@@ -112,7 +141,7 @@ def option_errors(question: str, options: Any) -> list[str]:
         if spec is None:  # `"NAME": null` removes a default option
             continue
         where = f"{question}: option '{name}'"
-        if not re.match(OPTION_NAME_RE, name):
+        if not re.match(OPTION_NAME_RE, str(name)):
             errors.append(
                 f"{where} has an invalid name: start with a letter, then only letters, digits, "
                 "'-' or '_'. Example: MY_OPTION"
@@ -126,15 +155,10 @@ def option_errors(question: str, options: Any) -> list[str]:
                 "ignoring case and '-' versus '_'. Example: rename one to MY_OPTION_2"
             )
         seen[attribute] = name
-        if attribute.startswith(RESERVED_PREFIXES) or attribute in RESERVED_NAMES:
+        if attribute.lower().startswith(RESERVED_PREFIXES) or attribute.lower() in RESERVED_NAMES:
             errors.append(
                 f"{where} uses a reserved name: CONTAINER_API_*, PYTHON*, PATH, HOME, HOSTNAME, "
                 "USER, LANG, TZ, PWD, HEALTH_CHECK and HELP belong to the runtime. Example: MY_OPTION"
-            )
-        if attribute in RESERVED_ATTRIBUTES or attribute.startswith("model_"):
-            errors.append(
-                f"{where} cannot be a settings attribute (Python keyword or pydantic name). "
-                "Example: MY_OPTION"
             )
         errors.extend(spec_errors(where, spec))
     return errors
@@ -163,21 +187,37 @@ def spec_errors(where: str, spec: Any) -> list[str]:
     if not isinstance(spec.get("required", False), bool):
         errors.append(f"{where}: required must be true or false. Example: true")
     for key in ("default", "description"):
-        if not isinstance(spec.get(key, ""), str):
+        if not is_text(spec.get(key, "")):
             errors.append(f'{where}: {key} must be a string. Example: ""')
-    default = spec.get("default", "")
+        elif re.search(CONTROL_RE, text(spec.get(key, ""))):
+            errors.append(
+                f"{where}: {key} contains a control character: use printable text (line breaks "
+                'and tabs are fine). Example: ""'
+            )
+    if errors:
+        return errors
+    default = text(spec.get("default", ""))
     choices = spec.get("choices")
     if field_type in ("select", "select_multiple"):
         if (
             not isinstance(choices, list)
             or not choices
-            or not all(isinstance(choice, str) and choice.strip() for choice in choices)
+            or not all(is_text(choice) and text(choice).strip() for choice in choices)
         ):
-            errors.append(
+            return [
                 f"{where} is a {field_type} without choices: give a non-empty list of strings. "
                 'Example: "choices": ["small", "large"]'
-            )
-        elif default and not set(str(default).split(",")) <= set(choices):
+            ]
+        choices = [text(choice) for choice in choices]
+        errors.extend(choice_errors(where, field_type, choices))
+        if errors:
+            return errors
+        given = (
+            [item.strip() for item in default.split(",")]
+            if field_type == "select_multiple"
+            else [default]
+        )
+        if default and not set(given) <= set(choices):
             errors.append(
                 f"{where} has default '{default}', which is not among its choices {', '.join(choices)}. "
                 f"Example: {choices[0]}"
@@ -194,6 +234,55 @@ def spec_errors(where: str, spec: Any) -> list[str]:
             f"{where} is a password with a default: secrets must never be stored in answers "
             'files. Example: "default": ""'
         )
+    return errors
+
+
+def choice_errors(where: str, field_type: str, choices: list[str]) -> list[str]:
+    """Problems with the choices of a select: each one a distinct value the portal can pass."""
+    for index, choice in enumerate(choices):
+        if choice != choice.strip():
+            return [
+                f"{where} has choice '{choice}' with spaces around it: the portal passes the "
+                'value exactly, so write it without them. Example: "choices": ["small", "large"]'
+            ]
+        if re.search(CONTROL_RE, choice) or "\n" in choice or "\r" in choice or "\t" in choice:
+            return [
+                f"{where} has a choice with a line break or control character: a choice is one "
+                'line of printable text. Example: "choices": ["small", "large"]'
+            ]
+        if choice in choices[:index]:
+            return [
+                f"{where} lists choice '{choice}' twice: each choice must be unique. "
+                'Example: "choices": ["small", "large"]'
+            ]
+        if field_type == "select_multiple" and "," in choice:
+            return [
+                f"{where} has choice '{choice}' containing ',': select_multiple values are passed "
+                'comma-separated. Example: "choices": ["small", "large"]'
+            ]
+    return []
+
+
+def cross_mode_errors(question: str, options: dict[str, Any], earlier: dict[str, Any]) -> list[str]:
+    """An option name used by two modes must be one declaration (one .env, one portal name)."""
+    errors = []
+    for name, spec in options.items():
+        if not isinstance(spec, dict):
+            continue
+        for other_question, other_options in earlier.items():
+            if not isinstance(other_options, dict):
+                continue
+            for other_name, other_spec in other_options.items():
+                if not isinstance(other_spec, dict):
+                    continue
+                if attribute_name(str(other_name)) != attribute_name(str(name)):
+                    continue
+                if other_name != name or declaration(other_spec) != declaration(spec):
+                    errors.append(
+                        f"{question}: option '{name}' is declared differently in {other_question} "
+                        f"as '{other_name}': one name, one declaration, so make them identical or "
+                        f"rename one. Example: {name}_2"
+                    )
     return errors
 
 

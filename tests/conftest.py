@@ -6,7 +6,10 @@ config, one output folder per bake), copier bakes through copier's own API (test
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,3 +56,31 @@ def bake(
 
     yield _bake
     shutil.rmtree(root, ignore_errors=True)
+
+
+def answer_space_log() -> Path:
+    """Where tests/test_answer_space.py records each example's outcome (one file per run)."""
+    root = Path(os.environ.get("ANSWER_SPACE_LOG_DIR", "."))
+    return root / "answer-space.jsonl"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controller picks the file; xdist workers inherit the variable.
+    if "ANSWER_SPACE_LOG_DIR" not in os.environ:
+        from _pytest.tmpdir import TempPathFactory
+
+        base = TempPathFactory.from_config(config, _ispytest=True).getbasetemp()
+        os.environ["ANSWER_SPACE_LOG_DIR"] = str(base)
+        answer_space_log().unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    log = answer_space_log()
+    if os.environ.get("PYTEST_XDIST_WORKER") or not log.exists():
+        return
+    outcomes = Counter(json.loads(line)["outcome"] for line in log.read_text().splitlines())
+    terminalreporter.write_line(
+        f"answer space: {sum(outcomes.values())} generated answer sets tried, "
+        f"{outcomes['refused']} refused by both tools, {outcomes['green']} green, "
+        f"{outcomes['failed']} failed"
+    )

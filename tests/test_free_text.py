@@ -14,9 +14,10 @@ import yaml
 
 from tests.conftest import Baker
 
-# No "{{": cookiecutter renders answers as templates themselves, so that is its error to give.
+# Template syntax too: both tools keep it literal (cookiecutter through hooks/literal_answers.py).
 HOSTILE = (
     "Quote \" apostrophe ' backslash \\ \"\"\" triple ''' ünïcödé ✓ $(x) `y` | pipe\nsecond line"
+    " {{ 7*7 }} {% if true %}x{% endif %} <b>html</b> & 🚀 𝄞"
 )
 HOSTILE_ANSWERS: dict[str, Any] = {
     "project_name": "Hostile Connector",
@@ -34,7 +35,7 @@ HOSTILE_ANSWERS: dict[str, Any] = {
             "description": HOSTILE,
             "choices": ['it\'s "big"', "small | tiny", "ünï\\"],
         },
-        "TAGS": {"type": "select_multiple", "choices": ["a", "b,c"], "description": HOSTILE},
+        "TAGS": {"type": "select_multiple", "choices": ["a", "b;c", "🚀"], "description": HOSTILE},
         "API-KEY": {"type": "password", "description": HOSTILE},
         "NOTES": {"type": "textarea", "default": HOSTILE},
     },

@@ -7,15 +7,18 @@ run (the trees of both tools are byte-identical, tests/test_trees.py).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.bake import EXECUTION_MODES, MODES, all_combinations, combo_id
+from tests.bake import EXECUTION_MODES, MODES, TEMPLATE, all_combinations, combo_id
 from tests.conftest import Baker
 
 BIN = Path(sys.executable).parent
@@ -35,6 +38,29 @@ CUSTOM_OPTIONS = {
     },
     "export_options": {"CHANNEL_URL": None, "API_KEY": {"type": "password"}},
 }
+
+RETYPED_OPTIONS = {
+    "data_source_options": {
+        "NAME": {"type": "checkbox"},
+        "SHOULD_FAIL": {"type": "input", "required": True},
+        "FEED_URL": {"type": "select_multiple", "choices": ["a", "b"], "required": True},
+    },
+    "export_options": {
+        "CHANNEL_URL": {"type": "checkbox"},
+        "CHANNEL_TOKEN": {"type": "input", "required": True},
+    },
+}
+
+
+def readme_answers() -> dict[str, Any]:
+    """The README's answers example, read from the README itself."""
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# answers\.yml.*?)```", readme, flags=re.DOTALL)
+    assert block, "README.md lost its answers.yml example"
+    answers: dict[str, Any] = yaml.safe_load(block.group(1))
+    return answers
+
+
 FULL_RUNS = [
     pytest.param("cookiecutter", (mode,), "environment_variables", {}, id=f"{mode}-env")
     for mode in MODES
@@ -48,6 +74,16 @@ FULL_RUNS = [
         CUSTOM_OPTIONS,
         id="custom-options-cli",
     ),
+    # The default options' names declared with other types: the example code must not use them.
+    pytest.param(
+        "copier",
+        ("data_source", "export"),
+        "command_line_arguments",
+        RETYPED_OPTIONS,
+        id="retyped-default-options-cli",
+    ),
+    # Required options without defaults, default options removed: the README's own example.
+    pytest.param("copier", (), "environment_variables", readme_answers(), id="readme-example"),
 ]
 
 
@@ -98,3 +134,45 @@ def test_generated_test_suite_passes_with_nothing_skipped(
     summary = suite.stdout.strip().splitlines()[-1]
     assert " passed" in summary
     assert "skipped" not in summary
+
+
+# Valid portal names that used to shadow the settings machinery (issue 9): each must now work.
+MACHINERY_NAMES = [
+    "OPTION", "STR", "BOOL", "LIST", "LOAD", "OPTIONS", "EXECUTION_MODE", "SECRET_VALUES",
+    "SETTINGS_CUSTOMISE_SOURCES", "class", "model_config", "json", "Literal",
+]  # fmt: skip
+READ_BACK = """
+import json, sys
+from connector.settings import DataSourceSettings
+settings = DataSourceSettings.load(sys.argv[1:])
+print(json.dumps({n: getattr(settings, n.upper()) for n in json.loads(sys.stdin.read())}))
+"""
+
+
+@pytest.mark.parametrize("execution_mode", EXECUTION_MODES)
+def test_option_names_that_look_like_machinery_are_read_as_declared(
+    bake: Baker, execution_mode: str
+) -> None:
+    declared = {name: {"type": "input", "required": True} for name in MACHINERY_NAMES}
+    answers = {"data_source_options": {"NAME": None, "SHOULD_FAIL": None, **declared}}
+    project = bake("copier", ("data_source",), execution_mode, **answers)
+    values = {name: f"value of {name}" for name in MACHINERY_NAMES}
+    if execution_mode == "command_line_arguments":
+        args, env = [f"--{name}={value}" for name, value in values.items()], dict(os.environ)
+    else:
+        args, env = [], {**os.environ, **values}
+    read = subprocess.run(
+        [sys.executable, "-c", READ_BACK, *args],
+        input=json.dumps(MACHINERY_NAMES),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout) == values
+    health = run([sys.executable, "main.py", "data-source", "--health-check"], project)
+    assert health.returncode == 0, health.stderr
+    typed = run([sys.executable, "-m", "mypy", "--no-incremental"], project)
+    assert typed.returncode == 0, typed.stdout

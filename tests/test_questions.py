@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hooks import post_gen_project as strip
 from tests.bake import TEMPLATE, defaults
@@ -26,10 +29,24 @@ def test_both_tools_ask_the_same_questions_in_the_same_order() -> None:
 @pytest.mark.parametrize("question", PLAIN_DEFAULTS)
 def test_both_tools_offer_the_same_default(question: str) -> None:
     cookiecutter_default = COOKIECUTTER[question]
+    copier_default = COPIER[question]["default"]
     if isinstance(cookiecutter_default, list):  # a choice: the first item is the default
         assert COPIER[question]["choices"] == cookiecutter_default
         cookiecutter_default = cookiecutter_default[0]
-    assert COPIER[question]["default"] == cookiecutter_default
+    if isinstance(cookiecutter_default, dict):
+        assert list(copier_default) == list(cookiecutter_default), "declaration order differs"
+    assert copier_default == cookiecutter_default
+
+
+def test_both_tools_derive_the_slug_with_the_same_expression() -> None:
+    copier = COPIER["project_slug"]["default"]
+    cookiecutter = COOKIECUTTER["project_slug"].replace("cookiecutter.project_name", "project_name")
+    assert copier == cookiecutter
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_cookiecutter_prompts_with_copiers_help_text(question: str) -> None:
+    assert COOKIECUTTER["__prompts__"][question] == COPIER[question]["help"]
 
 
 def test_the_copier_namespace_passes_every_question_to_the_project() -> None:
@@ -94,3 +111,55 @@ def test_both_hooks_know_the_same_modes_and_read_booleans_alike() -> None:
     assert validate.MODES == strip.MODES
     for value in (True, False, "yes", "no", "True", "false", "1", "0", " y ", "", None):
         assert validate.truthy(value) is strip.truthy(value), value
+
+
+def render_slug(name: str, tool: str) -> str:
+    """The default slug each tool derives from `name` (its own Jinja environment)."""
+    if tool == "cookiecutter":
+        from cookiecutter.environment import StrictEnvironment
+
+        source = COOKIECUTTER["project_slug"]
+        env = StrictEnvironment(context={"cookiecutter": COOKIECUTTER})
+        return env.from_string(source).render(cookiecutter={"project_name": name})
+    from jinja2.sandbox import SandboxedEnvironment  # copier renders in a sandbox
+
+    return (
+        SandboxedEnvironment()
+        .from_string(COPIER["project_slug"]["default"])
+        .render(project_name=name)
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("My Connector", "my-connector"),
+        ("Acme Feed (EU)", "acme-feed-eu"),
+        ("Acme's Feed", "acmes-feed"),
+        ("Müller Feed", "muller-feed"),
+        ("Feed 2.0", "feed-2-0"),
+        ("3M Feed", "3m-feed"),
+        ("İstanbul Œuvre Straße", "istanbul-oeuvre-strasse"),
+        ("日本語 🚀", "connector"),
+        ("{{ 7*7 }}", "7-7"),
+    ],
+)
+@pytest.mark.parametrize("tool", ["cookiecutter", "copier"])
+def test_the_slug_is_derived_from_any_name_and_always_valid(
+    name: str, slug: str, tool: str
+) -> None:
+    from hooks.pre_gen_project import SLUG_RE
+
+    derived = render_slug(name, tool)
+    assert derived == slug
+    assert re.match(SLUG_RE, derived)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(name=st.text(max_size=30))
+def test_any_name_gives_the_same_valid_slug_in_both_tools(name: str) -> None:
+    from hooks.pre_gen_project import SLUG_RE
+
+    derived = render_slug(name, "cookiecutter")
+    assert derived == render_slug(name, "copier")
+    assert re.match(SLUG_RE, derived), derived

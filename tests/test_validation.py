@@ -30,7 +30,8 @@ def spec(**settings: Any) -> dict[str, Any]:
 BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
     ("slug-with-space", {"project_slug": "my connector"}, "project_slug 'my connector'"),
     ("slug-uppercase", {"project_slug": "MyConnector"}, "project_slug 'MyConnector'"),
-    ("slug-leading-digit", {"project_slug": "1connector"}, "project_slug '1connector'"),
+    ("slug-double-dash", {"project_slug": "my--connector"}, "project_slug 'my--connector'"),
+    ("slug-accent", {"project_slug": "müller"}, "project_slug 'müller'"),
     ("slug-trailing-newline", {"project_slug": "connector\n"}, "project_slug"),
     ("blank-project-name", {"project_name": "  ", "project_slug": "x"}, "project_name"),
     ("bad-email", {"author_email": "jane"}, "author_email 'jane'"),
@@ -44,11 +45,9 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
     ("duplicate-dash", options("export", {"MY-OPT": spec(), "MY_OPT": spec()}), "duplicates"),
     ("reserved-name", options("data_source", {"CONTAINER_API_URL": spec()}), "reserved name"),
     ("reserved-prefix", options("export_delta", {"PYTHONPATH": spec()}), "reserved name"),
-    ("python-keyword", options("data_source", {"class": spec()}), "settings attribute"),
-    ("pydantic-name", options("data_source", {"model_config": spec()}), "settings attribute"),
     ("unknown-type", options("data_source", {"SIZE": spec(type="dropdown")}), "unknown type"),
     ("unknown-setting", options("data_source", {"SIZE": spec(label="x")}), "unknown settings"),
-    ("not-a-mapping", options("data_source", "NAME"), "must be a mapping"),
+    ("not-a-mapping", options("data_source", ["NAME"]), "must be a mapping"),
     ("spec-not-a-mapping", options("data_source", {"NAME": "input"}), "must map to settings"),
     ("required-not-bool", options("data_source", {"X": spec(required="maybe")}), "required"),
     ("select-no-choices", options("data_source", {"SIZE": spec(type="select")}), "choices"),
@@ -63,6 +62,58 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
         "not among its choices",
     ),
     ("choices-on-input", options("data_source", {"X": spec(choices=["a"])}), "has choices"),
+    (
+        "duplicate-choice",
+        options("data_source", {"SIZE": spec(type="select", choices=["s", "m", "s"])}),
+        "lists choice 's' twice",
+    ),
+    (
+        "choice-with-spaces",
+        options("data_source", {"SIZE": spec(type="select", choices=["s", " m"])}),
+        "spaces around it",
+    ),
+    (
+        "multi-choice-with-comma",
+        options("data_source", {"TAGS": spec(type="select_multiple", choices=["a", "b,c"])}),
+        "containing ','",
+    ),
+    (
+        "choice-with-newline",
+        options("data_source", {"SIZE": spec(type="select", choices=["a\nb"])}),
+        "line break",
+    ),
+    (
+        "multi-default-not-a-choice",
+        options("data_source", {"T": spec(type="select_multiple", choices=["a"], default="a,z")}),
+        "not among its choices",
+    ),
+    (
+        "boolean-choice",
+        options("data_source", {"SIZE": spec(type="select", choices=[True, "b"])}),
+        "without choices",
+    ),
+    ("boolean-default", options("data_source", {"X": spec(default=True)}), "default must be"),
+    ("null-description", options("data_source", {"X": spec(description=None)}), "description"),
+    ("control-in-default", options("data_source", {"X": spec(default="a\x00b")}), "control"),
+    ("control-in-description", {"description": "bell \x07"}, "description contains a control"),
+    ("control-in-author", {"author_name": "Jane\x1b[31m"}, "author_name contains a control"),
+    (
+        "same-option-two-declarations",
+        {
+            "mode_export": True,
+            "mode_export_delta": True,
+            "export_delta_options": {"CHANNEL_URL": spec(required=True, description="other")},
+        },
+        "declared differently in export_options",
+    ),
+    (
+        "same-option-two-spellings",
+        {
+            "mode_data_service": True,
+            "data_service_options": {"name": spec()},
+        },
+        "as 'NAME'",
+    ),
     ("checkbox-default", options("data_source", {"X": spec(type="checkbox", default="yes")}), "0"),
     (
         "password-default",
@@ -186,3 +237,18 @@ def test_hostile_answers_cannot_break_the_rendered_hook(tmp_path: Path) -> None:
 
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_option_text_that_is_not_json_is_refused_by_both_tools_and_writes_nothing(
+    tmp_path: Path, template_copy: Path
+) -> None:
+    # Option questions are JSON in copier (so its prompt keeps the declaration order): text that
+    # is not JSON stops copier at parsing, before our validator can word the refusal.
+    from cookiecutter.exceptions import FailedHookException
+
+    answers = options("data_source", "NAME")
+    with pytest.raises(ValueError, match="Expecting value"):
+        bake_copier(answers, tmp_path / "copier", template=template_copy)
+    with pytest.raises(FailedHookException):
+        bake_cookiecutter(for_cookiecutter(answers), tmp_path / "cookiecutter")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -35,7 +35,7 @@ from cde_runtime.environment import RuntimeEnvironment, RuntimeEnvironmentError,
 from cde_runtime.errors import RunFailed
 from cde_runtime.logs import LOG_LEVELS, forward_logs
 from cde_runtime.mode import Mode
-from cde_runtime.options import ConnectorSettings
+from cde_runtime.options import ConnectorSettings, Option
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +222,19 @@ def fail_before_run(message: str, environment: RuntimeEnvironment) -> int:
 def settings_error_message(error: ValidationError, settings: type[ConnectorSettings]) -> str:
     """One line naming each bad option and where it is set; never the value (it may be secret)."""
     declared = {option.name for option in settings.options()}
+    # pydantic may name a field instead of its alias: map field names back to option names.
+    by_field = {
+        field: meta.name
+        for field, info in settings.model_fields.items()
+        for meta in info.metadata
+        if isinstance(meta, Option)
+    }
     problems = []
     names = []
     for item in error.errors():
         name = str(item["loc"][0]) if item["loc"] else "?"
         if name not in declared:
-            name = next((o.name for o in settings.options() if attribute(o.name) == name), name)
+            name = by_field.get(name, name)
         names.append(name)
         if item["type"] == "missing":
             problems.append(f"option {name} is required but not set")
@@ -247,7 +254,3 @@ def settings_error_message(error: ValidationError, settings: type[ConnectorSetti
         f"Configuration error: {'; '.join(problems)}: set {it} under Individual configurations "
         f"in the Dev portal ({kind} {where})."
     )
-
-
-def attribute(option_name: str) -> str:
-    return option_name.lower().replace("-", "_")

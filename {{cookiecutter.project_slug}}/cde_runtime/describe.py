@@ -49,18 +49,29 @@ class StalePageError(ValueError):
     """The page cannot take the generated part (no markers)."""
 
 
+class Code(str):
+    """Markdown code: shown literally, so a table cell escapes only its pipes."""
+
+
 def cell(value: object) -> str:
-    """Text that stays inside one Markdown table cell: pipes escaped, line breaks as <br>."""
+    """Text that stays inside one Markdown table cell and shows as typed: pipes escaped, line
+    breaks as <br>, and outside code, HTML escaped."""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")  # Unicode line/paragraph breaks
+    if not isinstance(value, Code):
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("|", "\\|").replace("\n", "<br>")
 
 
-def code(value: str) -> str:
-    return f"`{value}`" if value else ""
+def code(value: str) -> Code:
+    """A Markdown code span; double backticks when the value holds one."""
+    if not value:
+        return Code("")
+    return Code(f"`` {value} ``" if "`" in value else f"`{value}`")
 
 
 def code_list(values: Iterable[object]) -> str:
-    return ", ".join(code(str(value)) for value in values) or NONE
+    return Code(", ".join(code(str(value)) for value in values)) or NONE
 
 
 def yes_no(flag: object) -> str:
@@ -145,7 +156,7 @@ def type_specific(mode: Mode[Any]) -> tuple[str, Rows] | None:
         source = str(constants.get("FEEDBACK_SOURCE_COLUMN", "id"))
         target = str(constants.get("FEEDBACK_TARGET_COLUMN", "id"))
         rows = [
-            ("Channel template columns", ", ".join(code(column) for column in columns)),
+            ("Channel template columns", Code(", ".join(code(column) for column in columns))),
             ("Feedback file", "enabled" if feedback else "disabled"),
             ("Source connection column", code(source) if feedback else NONE),
             ("Target connection column", code(target) if feedback else NONE),

@@ -46,7 +46,9 @@ class Option:
         """The JSON the portal wants in "Field config" for selects, else empty."""
         if not self.choices:
             return ""
-        return json.dumps({"options": [{"label": c, "value": c} for c in self.choices]})
+        options = [{"label": c, "value": c} for c in self.choices]
+        # Unicode as it is (docs/dev-portal.md writes the same JSON from the template).
+        return json.dumps({"options": options}, ensure_ascii=False)
 
 
 def option(

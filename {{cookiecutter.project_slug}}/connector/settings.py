@@ -2,14 +2,23 @@
 
 Each mode reads its "individual configurations" into a typed settings class. The
 option name is the key the portal passes at run time ({% if cookiecutter.execution_mode == "environment_variables" %}as an environment variable{% else %}as a `--NAME value` argument{% endif %}).
+Each option is the attribute of the same name in capitals, `-` read as `_` (FEED_URL →
+`settings.FEED_URL`): capitals cannot clash with Python, pydantic or the runtime, whose names
+all contain lowercase letters, so any option name the portal accepts is safe here.
 `python main.py describe` and docs/dev-portal.md are produced from these declarations.
 To add an option: add a field here, then enter it in the portal (see docs/dev-portal.md).
 """
-{%- set ns = namespace(literal=false, multi=false, secret=false) %}
+{#- A Python string literal holding any Unicode as typed, quoted the way ruff format quotes it. -#}
+{%- macro py_string(value) -%}
+{%- set text = (value | string).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") -%}
+{{ ("'" ~ text ~ "'") if ('"' in text and "'" not in text) else ('"' ~ text.replace('"', '\\"') ~ '"') }}
+{%- endmacro %}
+{%- set ns = namespace(any=false, literal=false, multi=false, secret=false) %}
 {%- for mode in ["data_source", "data_service", "export", "export_delta"] if cookiecutter["mode_" ~ mode] %}
 {%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec is not none %}
 {%- if spec.get("type") in ["select", "select_multiple"] %}{% set ns.literal = true %}{% endif %}
 {%- if spec.get("type") == "select_multiple" %}{% set ns.multi = true %}{% endif %}
+{%- set ns.any = true %}
 {%- if spec.get("type") == "password" %}{% set ns.secret = true %}{% endif %}
 {%- endfor %}
 {%- endfor %}
@@ -22,7 +31,7 @@ from typing import {% if ns.multi %}Annotated, {% endif %}ClassVar{% if ns.liter
 {%- endif %}
 {%- if ns.multi %}from pydantic_settings import NoDecode
 {% endif %}
-from cde_runtime.options import ConnectorSettings, ExecutionMode, option{% if ns.multi %}, split_list{% endif %}
+from cde_runtime.options import ConnectorSettings, ExecutionMode{% if ns.any %}, option{% endif %}{% if ns.multi %}, split_list{% endif %}
 
 # How the portal passes options at run time; chosen when the connector is created.
 EXECUTION_MODE: ExecutionMode = {{ cookiecutter.execution_mode | tojson }}
@@ -65,7 +74,7 @@ FEEDBACK_TARGET_COLUMN = "id"
 CATEGORY_SPECIFIC_ATTRIBUTES = False
 {%- endif %}
 {%- if cookiecutter.mode_export_delta %}
-DELTA_KEY = {{ cookiecutter.export_delta_key | string | tojson }}
+DELTA_KEY = {{ py_string(cookiecutter.export_delta_key) }}
 {%- endif %}
 {%- for mode, title in [("data_source", "DataSource"), ("data_service", "DataService"), ("export", "Export"), ("export_delta", "ExportDelta")] if cookiecutter["mode_" ~ mode] %}
 
@@ -79,27 +88,29 @@ class {{ title }}Settings(ConnectorSettings):
 {%- set required = spec.get("required", false) %}
 {%- set default = spec.get("default", "") | string %}
 {%- set choices = spec.get("choices") or [] %}
-{%- set literal = "Literal[" ~ (choices | map("tojson") | join(", ")) ~ "]" %}
+{%- set quoted = [] %}
+{%- for choice in choices %}{% set _ = quoted.append(py_string(choice)) %}{% endfor %}
+{%- set literal = "Literal[" ~ (quoted | join(", ")) ~ "]" %}
 {%- if field_type == "checkbox" %}{% set python_type = "bool" %}
 {%- elif field_type == "password" %}{% set python_type = "SecretStr" %}
 {%- elif field_type == "select" %}{% set python_type = literal if (required or default) else literal ~ " | None" %}
 {%- elif field_type == "select_multiple" %}{% set python_type = "Annotated[list[" ~ literal ~ "], NoDecode, BeforeValidator(split_list)]" %}
 {%- else %}{% set python_type = "str" %}
 {%- endif %}
-    {{ name | lower | replace("-", "_") }}: {{ python_type }} = option(
+    {{ name | upper | replace("-", "_") }}: {{ python_type }} = option(
         {{ name | tojson }},
         {{ field_type | tojson }},
 {%- if required %}
         required=True,
 {%- endif %}
 {%- if default %}
-        default={{ default | tojson }},
+        default={{ py_string(default) }},
 {%- endif %}
-{%- if spec.get("description") %}
-        description={{ spec.get("description") | string | tojson }},
+{%- if spec.get("description", "") | string %}
+        description={{ py_string(spec.get("description")) }},
 {%- endif %}
 {%- if choices %}
-        choices=[{{ choices | map("tojson") | join(", ") }}],
+        choices=[{{ quoted | join(", ") }}],
 {%- endif %}
     )
 {%- else %}

@@ -1,5 +1,8 @@
 {%- set options = cookiecutter.data_service_options -%}
-{%- set copies = options.get("NEW_COLUMN_NAME") and options.get("SOURCE_COLUMN") -%}
+{#- The example code uses a default option only while it is declared with a type the code can use. -#}
+{%- set uses_new_column_name = options.get("NEW_COLUMN_NAME") is mapping and options["NEW_COLUMN_NAME"].get("type", "input") in ["input", "textarea", "stage_columns_dropdown"] -%}
+{%- set uses_source_column = options.get("SOURCE_COLUMN") is mapping and options["SOURCE_COLUMN"].get("type", "input") in ["input", "textarea", "stage_columns_dropdown"] -%}
+{%- set copies = uses_new_column_name and uses_source_column -%}
 """Specification of the data-service mode, run as the platform runs it (subprocess + emulator)."""
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 {%- set options = cookiecutter.data_source_options -%}
+{#- The example code uses a default option only while it is declared with a type the code can use. -#}
+{%- set uses_name = options.get("NAME") is mapping and options["NAME"].get("type", "input") in ["input", "textarea"] -%}
+{%- set uses_should_fail = options.get("SHOULD_FAIL") is mapping and options["SHOULD_FAIL"].get("type", "input") in ["checkbox"] -%}
+{%- set uses_feed_url = options.get("FEED_URL") is mapping and options["FEED_URL"].get("type", "input") in ["input", "textarea"] -%}
 """Specification of the data-source mode, run as the platform runs it (subprocess + emulator)."""
 
 from __future__ import annotations
 
 import json
-{%- if options.get("FEED_URL") %}
+{%- if uses_feed_url %}
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,8 +31,15 @@ from emulator.testing import (
 
 SAMPLE_IDS = [json.loads(line)["id"] for line in SAMPLE_FEED.read_text().splitlines() if line]
 REQUIRED = required_values(DataSourceSettings)
-{%- if options.get("NAME") %}
+{%- if uses_name %}
 REQUIRED["NAME"] = "Ada"
+{%- endif %}
+{%- if uses_should_fail %}
+REQUIRED["SHOULD_FAIL"] = "0"
+{%- endif %}
+{%- if uses_feed_url %}
+# FEED_URL also takes a file path: point it at the sample feed (a required one must be set).
+REQUIRED["FEED_URL"] = str(SAMPLE_FEED)
 {%- endif %}
 
 
@@ -47,7 +58,7 @@ def test_data_source_imports_the_bundled_sample_feed(
     final = emu.logs()[-1]
     assert final["level"] == "success"
     assert final["message"].startswith("Imported 25 products in ")
-{%- if options.get("NAME") %}
+{%- if uses_name %}
 
 
 def test_data_source_greets_name_in_a_success_log(
@@ -62,7 +73,7 @@ def test_data_source_greets_name_in_a_success_log(
         "context": {},
     }
 {%- endif %}
-{%- if options.get("SHOULD_FAIL") %}
+{%- if uses_should_fail %}
 
 
 def test_data_source_fails_on_purpose_when_should_fail_is_checked(
@@ -118,7 +129,7 @@ def test_data_source_fails_when_a_write_is_rejected(
     assert expected in result.stderr
     assert result.stderr.count("\n") == 1
     assert emu.logs()[-1]["level"] == "error"
-{%- if options.get("FEED_URL") %}
+{%- if uses_feed_url %}
 
 
 def jsonl(path: Path, count: int) -> Path:

@@ -1,11 +1,14 @@
 {%- set options = cookiecutter.export_options -%}
+{#- The example code uses a default option only while it is declared with a type the code can use. -#}
+{%- set uses_channel_url = options.get("CHANNEL_URL") is mapping and options["CHANNEL_URL"].get("type", "input") in ["input", "textarea"] -%}
+{%- set uses_channel_token = options.get("CHANNEL_TOKEN") is mapping and options["CHANNEL_TOKEN"].get("type", "input") in ["password"] -%}
 """Specification of the export mode, run as the platform runs it: subprocess, emulator, channel."""
 
 from __future__ import annotations
 
 from typing import Any
 
-{% if options.get("CHANNEL_URL") -%}
+{% if uses_channel_url -%}
 from cde_runtime.channel_client import MAX_REJECTED_SHARE
 from connector.channel import CHANNEL_BATCH_SIZE
 from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
@@ -55,7 +58,7 @@ def test_export_fails_when_the_input_cannot_be_read(
     assert result.returncode == 1
     assert "Container API GET /input/input/next_batch answered 500" in result.stderr
     assert emu.channel_calls() == []
-{%- if options.get("CHANNEL_URL") %}
+{%- if uses_channel_url %}
 
 
 def test_export_sends_every_product_to_the_channel_in_batches(
@@ -175,7 +178,7 @@ def test_export_fails_when_the_feedback_write_is_rejected(
     else:
         assert result.returncode == 0, result.stderr
 {%- endif %}
-{%- if options.get("CHANNEL_URL") and options.get("CHANNEL_TOKEN") %}
+{%- if uses_channel_url and uses_channel_token %}
 
 
 def test_export_fails_with_a_clear_message_when_the_channel_refuses_the_token(

@@ -1,4 +1,7 @@
 {%- set options = cookiecutter.export_delta_options -%}
+{#- The example code uses a default option only while it is declared with a type the code can use. -#}
+{%- set uses_channel_url = options.get("CHANNEL_URL") is mapping and options["CHANNEL_URL"].get("type", "input") in ["input", "textarea"] -%}
+{%- set uses_channel_token = options.get("CHANNEL_TOKEN") is mapping and options["CHANNEL_TOKEN"].get("type", "input") in ["password"] -%}
 """Specification of the export-delta mode, run as the platform runs it: subprocess, emulator."""
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from connector.channel import CHANNEL_BATCH_SIZE
 {% endif -%}
 from connector.settings import (
     DELTA_KEY,
-{%- if options.get("CHANNEL_URL") %}
+{%- if uses_channel_url %}
     FEEDBACK_FILE,
 {%- endif %}
     ExportDeltaSettings,
@@ -62,7 +65,7 @@ def test_export_delta_fails_when_a_stream_cannot_be_read(
     result = run_connector("export-delta", emu, **configure())
     assert result.returncode == 1
     assert "Container API GET /input/new/next_batch answered 500" in result.stderr
-{%- if options.get("CHANNEL_URL") %}
+{%- if uses_channel_url %}
 
 
 def test_export_delta_upserts_new_and_modified_deletes_deleted_and_skips_unchanged(

@@ -1,4 +1,7 @@
 {%- set options = cookiecutter.data_service_options -%}
+{#- The example code uses a default option only while it is declared with a type the code can use. -#}
+{%- set uses_new_column_name = options.get("NEW_COLUMN_NAME") is mapping and options["NEW_COLUMN_NAME"].get("type", "input") in ["input", "textarea", "stage_columns_dropdown"] -%}
+{%- set uses_source_column = options.get("SOURCE_COLUMN") is mapping and options["SOURCE_COLUMN"].get("type", "input") in ["input", "textarea", "stage_columns_dropdown"] -%}
 """Data service: rewrite the products already on the platform.
 
 The story of a run: read every input row in batches, copy one column into a new one, write
@@ -39,8 +42,8 @@ Row = dict[str, Any]
 
 
 def run(settings: DataServiceSettings, api: ContainerApi) -> None:
-{%- if options.get("NEW_COLUMN_NAME") and options.get("SOURCE_COLUMN") %}
-    source, target = settings.source_column, settings.new_column_name
+{%- if uses_new_column_name and uses_source_column %}
+    source, target = settings.SOURCE_COLUMN, settings.NEW_COLUMN_NAME
     log.info("Copying column %s into %s", source, target)
 {%- endif %}
 
@@ -50,7 +53,7 @@ def run(settings: DataServiceSettings, api: ContainerApi) -> None:
         api.writer("output", batch_size=BATCH_SIZE) as output,
     ):
         for batch in rows.batches():
-{%- if options.get("NEW_COLUMN_NAME") and options.get("SOURCE_COLUMN") %}
+{%- if uses_new_column_name and uses_source_column %}
             output.write_many(copy_column(row, source, target) for row in batch)
 {%- else %}
             output.write_many(transform(row) for row in batch)
@@ -63,7 +66,7 @@ def run(settings: DataServiceSettings, api: ContainerApi) -> None:
             "failing so the platform keeps the previous products."
         )
     log.log(SUCCESS, "Processed %s", progress.summary())
-{%- if options.get("NEW_COLUMN_NAME") and options.get("SOURCE_COLUMN") %}
+{%- if uses_new_column_name and uses_source_column %}
 
 
 def copy_column(row: Row, source: str, target: str) -> Row:

@@ -1,4 +1,8 @@
 {%- set options = cookiecutter.data_source_options -%}
+{#- The example code uses a default option only while it is declared with a type the code can use. -#}
+{%- set uses_name = options.get("NAME") is mapping and options["NAME"].get("type", "input") in ["input", "textarea"] -%}
+{%- set uses_should_fail = options.get("SHOULD_FAIL") is mapping and options["SHOULD_FAIL"].get("type", "input") in ["checkbox"] -%}
+{%- set uses_feed_url = options.get("FEED_URL") is mapping and options["FEED_URL"].get("type", "input") in ["input", "textarea"] -%}
 """Data source: import products into the platform.
 
 The story of a run: greet, read the product feed page by page, write every product to the
@@ -58,14 +62,14 @@ Product = dict[str, Any]
 
 
 def run(settings: DataSourceSettings, api: ContainerApi) -> None:
-{%- if options.get("NAME") %}
-    log.log(SUCCESS, "Hello %s! Starting the import.", settings.name)
+{%- if uses_name %}
+    log.log(SUCCESS, "Hello %s! Starting the import.", settings.NAME)
 {%- endif %}
-{%- if options.get("SHOULD_FAIL") %}
-    if settings.should_fail:
+{%- if uses_should_fail %}
+    if settings.SHOULD_FAIL:
         raise RunFailed("SHOULD_FAIL is checked, so this run fails on purpose.")
 {%- endif %}
-    feed = {{ "settings.feed_url or " if options.get("FEED_URL") else "" }}sample_feed()
+    feed = {{ "settings.FEED_URL or " if uses_feed_url else "" }}sample_feed()
     log.info("Reading products from %s", describe_feed(feed))
 
     progress = Progress(log, "products")

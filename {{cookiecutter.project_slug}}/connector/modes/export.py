@@ -1,4 +1,7 @@
 {%- set options = cookiecutter.export_options -%}
+{#- The example code uses a default option only while it is declared with a type the code can use. -#}
+{%- set uses_channel_url = options.get("CHANNEL_URL") is mapping and options["CHANNEL_URL"].get("type", "input") in ["input", "textarea"] -%}
+{%- set uses_channel_token = options.get("CHANNEL_TOKEN") is mapping and options["CHANNEL_TOKEN"].get("type", "input") in ["password"] -%}
 """Export: send every product to the channel and report the outcome per product.
 
 The story of a run: open the channel, read the input in batches, map and send each batch,
@@ -22,7 +25,7 @@ from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 
 log = logging.getLogger(__name__)
 
-{%- if not options.get("CHANNEL_URL") %}
+{%- if not uses_channel_url %}
 # No CHANNEL_URL option is declared: put the channel's base URL here.
 CHANNEL_URL = "https://channel.example.com/api"
 {%- endif %}
@@ -49,8 +52,8 @@ def run(settings: ExportSettings, api: ContainerApi) -> None:
 
 def open_channel(settings: ExportSettings) -> Channel:
     return Channel(
-        {{ "settings.channel_url" if options.get("CHANNEL_URL") else "CHANNEL_URL" }},
-        token={{ "settings.channel_token.get_secret_value()" if options.get("CHANNEL_TOKEN") else '""' }},
+        {{ "settings.CHANNEL_URL" if uses_channel_url else "CHANNEL_URL" }},
+        token={{ "settings.CHANNEL_TOKEN.get_secret_value()" if uses_channel_token else '""' }},
         concurrency=CHANNEL_CONCURRENCY,
     )
 

@@ -1,8 +1,11 @@
+{#- Export modes whose example code has no usable CHANNEL_URL option send to a placeholder URL. -#}
 {%- set placeholder = [] %}
-{%- if cookiecutter.mode_export and not cookiecutter.export_options.get("CHANNEL_URL") %}
+{%- set url = cookiecutter.export_options.get("CHANNEL_URL") %}
+{%- if cookiecutter.mode_export and not (url is mapping and url.get("type", "input") in ["input", "textarea"]) %}
 {%- set _ = placeholder.append("export") %}
 {%- endif %}
-{%- if cookiecutter.mode_export_delta and not cookiecutter.export_delta_options.get("CHANNEL_URL") %}
+{%- set url = cookiecutter.export_delta_options.get("CHANNEL_URL") %}
+{%- if cookiecutter.mode_export_delta and not (url is mapping and url.get("type", "input") in ["input", "textarea"]) %}
 {%- set _ = placeholder.append("export-delta") %}
 {%- endif %}
 {%- set chosen = [cookiecutter.mode_data_source, cookiecutter.mode_data_service, cookiecutter.mode_export, cookiecutter.mode_export_delta] | select | list %}

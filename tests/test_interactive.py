@@ -1,0 +1,171 @@
+"""Both tools' interactive flows, driven through a pseudo-terminal as a person would type.
+
+cookiecutter asks every question (scalars first, then the option dicts); copier asks only the
+questions of the modes chosen. Both show the same prompt text, derive the same slug, keep the
+declared option order and end with the same next-steps message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+import yaml
+
+from hooks import post_gen_project
+from tests.bake import TEMPLATE
+
+BIN = Path(sys.executable).parent
+NAME = "Müller Feed (EU)"
+SLUG = "muller-feed-eu"
+TYPED_OPTIONS = '{"REGION": {"type": "select", "choices": ["eu", "us"], "default": "eu"}}'
+
+
+def prompt(text: str) -> str:
+    """A pattern for a prompt text however the terminal wraps it."""
+    return r"\s+".join(re.escape(word) for word in text.split())
+
+
+def spawn(command: str, args: list[str], cwd: Path) -> pexpect.spawn:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    return pexpect.spawn(
+        str(BIN / command),
+        args,
+        cwd=str(cwd),
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+    )
+
+
+def message_lines(output: str, project: Path) -> list[str]:
+    """The next-steps message in a tool's output, with the project path made generic."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", output).replace("\r\n", "\n")
+    start = text.index("Created ")
+    lines = text[start:].strip().splitlines()[:6]
+    return [line.rstrip().replace(str(project), "<project>") for line in lines]
+
+
+def documented_options(project: Path) -> list[str]:
+    docs = (project / "docs" / "dev-portal.md").read_text(encoding="utf-8")
+    return re.findall(r"^\| `([A-Za-z][\w-]*)` \|", docs, flags=re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def cookiecutter_run(
+    tmp_path_factory: pytest.TempPathFactory, template_copy: Path
+) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("interactive-cookiecutter")
+    questions = json.loads((template_copy / "cookiecutter.json").read_text(encoding="utf-8"))
+    prompts = questions["__prompts__"]
+    asked = [key for key in questions if not key.startswith("_")]
+    order = [k for k in asked if not isinstance(questions[k], dict)]
+    order += [k for k in asked if isinstance(questions[k], dict)]
+    typed = {"project_name": NAME, "mode_export": "y", "data_source_options": TYPED_OPTIONS}
+
+    child = spawn("cookiecutter", [str(template_copy), "-o", str(out)], out)
+    transcript = []
+    for question in order:
+        child.expect(prompt(prompts[question]))
+        child.expect(r":\s*$")
+        transcript.append(child.before + child.after)
+        child.sendline(typed.get(question, ""))
+    child.expect(pexpect.EOF)
+    transcript.append(child.before)
+    child.close()
+    assert child.exitstatus == 0, "".join(transcript)[-3000:]
+    return out / SLUG, "".join(transcript)
+
+
+@pytest.fixture(scope="module")
+def copier_run(tmp_path_factory: pytest.TempPathFactory, template_copy: Path) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("interactive-copier")
+    project = out / SLUG
+    help_texts = [
+        ("project_name", NAME + "\r"),
+        ("project_slug", "\r"),
+        ("description", "\r"),
+        ("author_name", "\r"),
+        ("author_email", "\r"),
+        ("python_version", "\r"),
+        ("mode_data_source", "\r"),
+        ("mode_data_service", "\r"),
+        ("mode_export", "y\r"),
+        ("mode_export_delta", "\r"),
+        ("execution_mode", "\r"),
+        # A multi-line answer is ended by Esc, Enter; the defaults are kept as shown.
+        ("data_source_options", "\x1b\r"),
+        ("export_options", "\x1b\r"),
+        ("export_feedback_file", "\r"),
+        ("export_feedback_successes", "\r"),
+    ]
+    copier = yaml.safe_load((TEMPLATE / "copier.yml").read_text(encoding="utf-8"))
+    child = spawn("copier", ["copy", str(template_copy), SLUG], out)
+    for question, keys in help_texts:
+        child.expect(prompt(copier[question]["help"]))
+        if question == "project_slug":
+            child.expect(re.escape(SLUG))  # the default shown, derived from the name
+        child.send(keys)
+    child.expect(pexpect.EOF)
+    output = child.before
+    child.close()
+    assert child.exitstatus == 0, output[-3000:]
+    return project, output
+
+
+def test_cookiecutter_interactive_run_derives_the_slug_and_says_what_next(
+    cookiecutter_run: tuple[Path, str],
+) -> None:
+    project, output = cookiecutter_run
+    assert project.is_dir()
+    assert "Next steps:" in output
+    assert f"cd {project}" in output
+
+
+def test_cookiecutter_typed_options_replace_the_defaults(
+    cookiecutter_run: tuple[Path, str],
+) -> None:
+    # Typed interactively, a dict is the whole answer (with --no-input cookiecutter merges).
+    project, _output = cookiecutter_run
+    sections = (project / "docs" / "dev-portal.md").read_text(encoding="utf-8").split("## Mode")
+    assert re.findall(r"^\| `(\w+)` \|", sections[1], flags=re.MULTILINE) == ["REGION"]
+
+
+def test_copier_interactive_run_keeps_the_declared_option_order(
+    copier_run: tuple[Path, str],
+) -> None:
+    project, output = copier_run
+    assert "Next steps:" in output
+    assert documented_options(project) == [
+        "NAME",
+        "SHOULD_FAIL",
+        "FEED_URL",
+        "CHANNEL_URL",
+        "CHANNEL_TOKEN",
+    ]
+
+
+def test_both_tools_print_the_same_next_steps(
+    cookiecutter_run: tuple[Path, str], copier_run: tuple[Path, str]
+) -> None:
+    by_cookiecutter = message_lines(cookiecutter_run[1], cookiecutter_run[0])
+    by_copier = message_lines(copier_run[1], Path(SLUG))
+    assert by_cookiecutter == by_copier
+    assert by_cookiecutter[0] == "Created <project>. Next steps:"
+
+
+@pytest.mark.parametrize(
+    ("modes", "first"),
+    [(("data_source",), "data-source"), (("export", "export_delta"), "export")],
+)
+def test_the_next_steps_name_the_first_chosen_mode(modes: tuple[str, ...], first: str) -> None:
+    answers = {f"mode_{mode}": mode in modes for mode in post_gen_project.MODES}
+    message = post_gen_project.next_steps(answers, Path("/x/acme"))
+    assert f"python3 dev.py run {first} " in message
+    assert message.splitlines()[:2] == ["Created /x/acme. Next steps:", "  cd /x/acme"]
