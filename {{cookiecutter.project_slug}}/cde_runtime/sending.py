@@ -88,8 +88,8 @@ def send_in_order(
                 batch = next(source)
             except StopIteration:
                 break
-            except Exception as error:  # reading the input failed: what was sent still counts
-                failure = error
+            except Exception as read_error:  # reading the input failed: what was sent counts
+                failure = read_error
                 break
             while len(window) >= limit.limit and failure is None:
                 failure = yield from _settle(window)
