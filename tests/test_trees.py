@@ -27,7 +27,8 @@ TRACES = {
     "export_delta": re.compile(r"export[-_ ]delta|ExportDelta", re.IGNORECASE),
 }
 # The Container API contract names every mode; it is the platform's text, not ours.
-PLATFORM_REFERENCE = {"emulator/openapi.json"}
+# References for the whole platform and the runtime (the same for every combination).
+PLATFORM_REFERENCE = {"emulator/openapi.json", "docs/container-api.md", "docs/runtime.md"}
 # The template-owned runtime is one library for every combination (it knows the platform's four
 # modes): tested below to be byte-identical everywhere, so updates never depend on the answers.
 RUNTIME = "cde_runtime/"

@@ -78,13 +78,6 @@ def yes_no(flag: object) -> str:
     return "yes" if flag else "no"
 
 
-def html_safe(json_text: str) -> str:
-    """JSON with <, >, & and ' as \\u escapes: the same text the template's `tojson` writes."""
-    for char in "<>&'":
-        json_text = json_text.replace(char, f"\\u{ord(char):04x}")
-    return json_text
-
-
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
@@ -98,7 +91,7 @@ def option_row(declared: Option) -> tuple[str, ...]:
         yes_no(declared.required),
         declared.default,
         declared.description,
-        code(html_safe(declared.field_config)),
+        code(declared.field_config),
     )
 
 

@@ -209,7 +209,7 @@ def test_export_never_shows_the_channel_token_in_logs_stderr_or_stdout(
     for text in (logged, result.stderr, result.stdout):
         assert token not in text
 {%- endif %}
-{%- if options.get("CHANNEL_URL") %}
+{%- if uses_channel_url %}
 
 
 def test_export_keeps_the_feedback_of_delivered_products_when_a_later_read_fails(

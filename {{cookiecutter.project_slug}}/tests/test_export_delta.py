@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-{% if options.get("CHANNEL_URL") -%}
+{% if uses_channel_url -%}
 from connector.channel import CHANNEL_BATCH_SIZE
 {% endif -%}
 from connector.settings import (
