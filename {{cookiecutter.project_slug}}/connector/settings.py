@@ -41,7 +41,7 @@ EXECUTION_MODE: ExecutionMode = {{ cookiecutter.execution_mode | tojson }}
 CONTAINER_API_VERSION_CONSTRAINT = ""
 # Authentication and secrets. Authentication registrations name platform providers whose fields
 # reach the connector as PUP_AUTH_<FIELD> variables (--pup-auth-<field> arguments); secret
-# registrations name vault paths. The sample needs neither.
+# registrations name vault paths (docs/dev-portal.md). The example handlers need neither.
 AUTHENTICATIONS: tuple[str, ...] = ()
 SECRETS: tuple[str, ...] = ()
 {%- if cookiecutter.mode_data_source %}

@@ -26,7 +26,7 @@ from emulator.rows import (
 )
 from emulator.state import OUTPUT_TYPES, MissingInputError, RunState
 
-#: Log levels the contract knows (§2).
+#: Log levels docs/container-api.md §2 lists.
 LOG_LEVELS = (
     "success",
     "debug",
@@ -83,7 +83,7 @@ def validation_failed(errors: dict[str, str]) -> Response:
 
 
 def bad_request(errors: dict[str, str]) -> Response:
-    """The 400 shape of next_batch in the 2026 docs (§1, §3.5)."""
+    """The 400 shape of next_batch (docs/container-api.md §1, §3.5)."""
     return json_response(400, {"message": "Bad request.", "errors": errors})
 
 
@@ -219,7 +219,7 @@ def write_output(state: RunState, request: Request, output_type: str) -> Respons
     """Append rows, flattened with `meta.separator` and stored as strings (§3.2).
 
     Only `output` and `feedback` are accepted: strict reading of unknown 3 (the real server
-    may accept other types). An empty `data` list is rejected as the Python sample relies on
+    may accept other types). An empty `data` list is rejected
     (§3.2); the text for that case is unknown, so the one documented text is reused.
     """
     if output_type not in OUTPUT_TYPES:

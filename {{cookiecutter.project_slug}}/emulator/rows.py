@@ -15,7 +15,7 @@ from typing import Any
 
 Row = dict[str, str]
 
-#: Input types the contract knows (§2); `full` is the deprecated alias of `input`.
+#: Input types docs/container-api.md §2 lists; `full` is the deprecated alias of `input`.
 INPUT_TYPES = ("input", "new", "modified", "unchanged", "deleted")
 INPUT_ALIASES = {"full": "input"}
 DEFAULT_SEPARATOR = "-"
@@ -38,7 +38,7 @@ def encode(value: Any) -> str:
 def as_string(value: Any) -> str:
     """A scalar as the platform stores it.
 
-    §3.2 infers (medium-high) that values are stored and served as strings. Booleans and
+    docs/container-api.md §3.2: values are stored and served as strings. Booleans and
     null follow PHP's string cast (true → "1", false/null → ""), the server being PHP; this is our
     choice for unknown 2, not a documented rule.
     """
@@ -56,8 +56,8 @@ def as_string(value: Any) -> str:
 def flatten(row: dict[str, Any], separator: str = DEFAULT_SEPARATOR) -> Row:
     """Flatten nested dicts/lists into `parent<sep>key` / `parent<sep>index` columns.
 
-    `{"taxon": [{"id": 11}]}` becomes `{"taxon-0-id": "11"}` as the spec example suggests (§3.2,
-    unknown 2). Our choices where the contract is silent: an empty dict or list becomes one
+    `{"taxon": [{"id": 11}]}` becomes `{"taxon-0-id": "11"}` as docs/container-api.md shows (§3.2,
+    unknown 2). Our choices where the docs are silent: an empty dict or list becomes one
     column with an empty string; keys that already contain the separator are kept as they are; a
     later column silently wins over an earlier one with the same flattened name.
     """

@@ -26,7 +26,7 @@ from emulator.rows import (
     load_input,
 )
 
-#: Output types the contract knows (§2). Anything else is rejected (strict reading of
+#: Output types docs/container-api.md §2 lists. Anything else is rejected (strict reading of
 #: unknown 3).
 OUTPUT_TYPES = ("output", "feedback")
 #: Files the emulator writes in the out dir; truncated at start because each run starts empty.

@@ -1,8 +1,8 @@
 """HTTP client for the Productsup CDE Container API (one instance per run).
 
-"§n" marks cite the sections of docs/container-api.md, the Container API this client was written
-against (reconstructed from Productsup's public clients and docs; the real service may differ by
-version); "unknown n" cites an item of its section 6.
+"§n" marks cite the sections of docs/container-api.md in this repository, the Container API
+this client was written against (the real service may differ by version); "unknown n" cites an
+item of its section 6.
 
 Retry and idempotency decision
 ------------------------------
@@ -35,8 +35,8 @@ Platform variants
   `batch_size` rows, since a proxy in front of the API may refuse large bodies; a single row
   larger than the cap is sent alone.
 
-Statuses: each endpoint accepts only the statuses the contract declares; anything else raises
-`ContainerApiError` (the Productsup sample ended read loops silently on undeclared statuses).
+Statuses: each endpoint accepts only the statuses docs/container-api.md §3 lists; anything else
+raises `ContainerApiError`, so a 502 never passes for the end of the input.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class Process:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Process:
-        """Parse leniently: every field of the source spec is optional."""
+        """Parse leniently: every field is optional (docs/container-api.md §3.11)."""
         return cls(
             id=str(_pick(data, "id") or ""),
             status=str(_pick(data, "status") or ""),
@@ -200,7 +200,7 @@ class ContainerApi:
         # first use, under a lock since the read-ahead thread may be the first user.
         self._input_wire: str | None = None
         self._input_lock = threading.Lock()
-        # 3600 s read / 30 s connect like Productsup's PHP quickstart (§1): batches of 999 rows
+        # 3600 s read / 30 s connect (docs/container-api.md §1): batches of 999 rows
         # and storage calls can be slow. trust_env=False: the API is a sidecar on the run's own
         # Docker network, so proxy variables meant for the internet must not reroute it.
         self._http = httpx.Client(
@@ -785,7 +785,7 @@ def _input_type(value: str) -> str:
 
 
 def _output_type(value: str) -> str:
-    # Known values are `output` and `feedback`, but the spec types it as a free string (§2).
+    # Known values are `output` and `feedback`; other names are not ruled out (§2, unknown 3).
     return _segment(value, "output type")
 
 
@@ -797,7 +797,7 @@ def _segment(value: str, what: str) -> str:
 
 def _remote_path(remote_file: str) -> str:
     # Sent as path segment(s): percent-encoded except "/" (whether the server allows "/" in
-    # remoteFile is unknown, §3.15; encoding it as %2F would not help a Symfony route either).
+    # remoteFile is unknown, §3.15 and unknown 8; %2F would be decoded back to "/" anyway).
     if not remote_file:
         raise ValueError("remote_file must not be empty")
     return quote(remote_file, safe="/")

@@ -1,9 +1,9 @@
 """Errors raised by the Container API client.
 
 Every failure of a Container API call surfaces as a `ContainerApiError` (or a subclass), never
-as a silent `None`: the Productsup sample client returned `None` for undeclared statuses and so
-ended read loops quietly on a 502. One class carries status, server message and field errors so
-handlers and the CLI can print one readable line.
+as a silent `None`: a client that answered `None` for undeclared statuses would end a read loop
+quietly on a 502 (docs/container-api.md §1). One class carries status, server message and field
+errors so handlers and the CLI can print one readable line.
 """
 
 from __future__ import annotations

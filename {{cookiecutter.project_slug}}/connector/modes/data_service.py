@@ -13,9 +13,9 @@ Platform facts this handler is built around:
   compared at the end, and any failure part-way fails the run (exit 1) so the platform keeps
   the previous products instead of a partial set.
 - The Dev portal's column prefix (settings.COLUMN_PREFIX: three underscores, then letters) is
-  the platform's namespace for the columns this service adds; like Productsup's sample, the
-  code writes the new column under the plain name the user typed and leaves prefixing to the
-  platform.
+  the platform's namespace for the columns this service adds; the code writes the new column
+  under the plain name the user typed and leaves prefixing to the platform
+  (docs/dev-portal.md).
 - Columns starting with `__` are hidden from reads unless asked for, and the platform's own
   columns (`___id`, the prefixed columns data services add) are such columns. The rows written
   back replace the products, so this service reads them with `show_hidden=True` and writes

@@ -63,6 +63,13 @@ def test_the_api_doc_has_the_sections_and_unknowns_cited() -> None:
             assert cited in unknowns, f"{name} cites unknown {cited}, not in docs/container-api.md"
 
 
+def test_a_file_that_cites_sections_names_the_document_it_cites() -> None:
+    # "§3.5" alone leaves a reader guessing which document is meant.
+    for name, text in texts().items():
+        if name != "docs/container-api.md" and (SECTION.search(text) or UNKNOWN.search(text)):
+            assert "docs/container-api.md" in text, f"{name} cites § or unknowns without the doc"
+
+
 def test_documents_named_in_the_code_exist() -> None:
     for name, text in texts().items():
         for path in DOC_PATH.findall(text):
@@ -72,5 +79,12 @@ def test_documents_named_in_the_code_exist() -> None:
 def test_nothing_cites_a_document_outside_this_repository() -> None:
     # The template's own notes on the API; spelled so that this file does not match itself.
     foreign = "contract".upper()
+    # Code points at this repository's docs, not at sources a reader of it does not have.
+    elsewhere = re.compile(r"quickstart|productsup(?:'s)? (?:python |php )?sample|\d{4} docs", re.I)
     for name, text in texts().items():
         assert foreign not in text, f"{name} cites {foreign}, which is not in this repository"
+        if name.endswith(".py") and name != "tests/runtime/test_citations.py":
+            found = elsewhere.search(text)
+            assert found is None, (
+                f"{name} cites {found and found.group(0)!r}: not in this repository"
+            )
