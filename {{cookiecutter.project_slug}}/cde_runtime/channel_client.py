@@ -28,8 +28,6 @@ import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from itertools import islice
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -38,6 +36,7 @@ import httpx
 import tenacity
 
 from cde_runtime.container_api import ContainerApi, OutputWriter
+from cde_runtime.container_api.errors import parse_retry_after
 from cde_runtime.errors import RunFailed
 from cde_runtime.redaction import redact
 from cde_runtime.sending import InFlightLimit, send_in_order
@@ -204,22 +203,8 @@ class _RetryAfterOr:
 
 def retry_after(response: httpx.Response, cap: float = MAX_RETRY_AFTER) -> float | None:
     """Seconds the `Retry-After` header asks for (delay or HTTP date), capped; None if absent."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None  # unreadable: the exponential backoff applies
-        if when.tzinfo is None:  # HTTP dates are GMT; a zone-less one is read as such
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), cap)
+    seconds = parse_retry_after(response.headers.get("Retry-After"))
+    return None if seconds is None else min(seconds, cap)
 
 
 def chunked(rows: Iterable[T], size: int) -> Iterator[list[T]]:

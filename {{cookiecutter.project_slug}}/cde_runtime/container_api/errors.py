@@ -127,19 +127,27 @@ def error_from_response(
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: delay-seconds or an HTTP date (RFC 9110)."""
-    if not value or not value.strip():
+    """Seconds to wait from a `Retry-After` header: delay-seconds or an HTTP date (RFC 9110).
+
+    Never negative; None when the header is absent or unreadable (the caller's backoff applies).
+    The one parser for the Container API client and the channel client.
+    """
+    text = (value or "").strip()
+    if not text:
         return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
     try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # HTTP dates are GMT; a zone-less one is read as such
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds == float("inf"):  # NaN, or no usable delay
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, seconds)
 
 
 def _text(value: Any) -> str:

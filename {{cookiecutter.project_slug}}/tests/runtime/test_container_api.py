@@ -7,11 +7,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cde_runtime.container_api import (
     INPUT_TYPES,
@@ -554,6 +557,25 @@ def test_retry_after_is_parsed_from_seconds_and_dates() -> None:
     assert parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now=now) == 0.0
     assert parse_retry_after("soon") is None
+
+
+@given(st.integers(min_value=0, max_value=10**6))
+def test_retry_after_seconds_are_read_as_given(seconds: int) -> None:
+    assert parse_retry_after(str(seconds)) == float(seconds)
+    assert parse_retry_after(f" {seconds} ") == float(seconds)
+
+
+@given(st.integers(min_value=-(10**6), max_value=10**6))
+def test_retry_after_dates_give_the_seconds_until_then_never_negative(offset: int) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    header = format_datetime(now + timedelta(seconds=offset), usegmt=True)
+    assert parse_retry_after(header, now=now) == max(0.0, float(offset))
+
+
+@given(st.text())
+def test_retry_after_never_raises_and_never_asks_for_a_negative_wait(header: str) -> None:
+    seconds = parse_retry_after(header)
+    assert seconds is None or 0.0 <= seconds < float("inf")
 
 
 def test_writes_are_capped_in_bytes_and_an_oversize_row_goes_alone() -> None:
