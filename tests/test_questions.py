@@ -163,3 +163,19 @@ def test_any_name_gives_the_same_valid_slug_in_both_tools(name: str) -> None:
     derived = render_slug(name, "cookiecutter")
     assert derived == render_slug(name, "copier")
     assert re.match(SLUG_RE, derived), derived
+
+
+def test_the_field_types_are_one_list_in_the_hook_the_validators_and_the_runtime() -> None:
+    from hooks import pre_gen_project as hook
+
+    jinja = (TEMPLATE / "hooks" / "validate_answers.jinja").read_text(encoding="utf-8")
+    listed = re.search(r"set FIELD_TYPES = \[([^\]]*)\]", jinja)
+    assert listed, "hooks/validate_answers.jinja no longer sets FIELD_TYPES"
+    in_validators = tuple(re.findall(r'"([a-z_]+)"', listed.group(1)))
+
+    options = TEMPLATE / "{{cookiecutter.project_slug}}" / "cde_runtime" / "options.py"
+    declared = re.search(r"FieldType = Literal\[([^\]]*)\]", options.read_text(encoding="utf-8"))
+    assert declared, "cde_runtime/options.py no longer declares FieldType"
+    in_runtime = tuple(re.findall(r'"([a-z_]+)"', declared.group(1)))
+
+    assert hook.FIELD_TYPES == in_validators == in_runtime

@@ -252,24 +252,27 @@ class ContainerApi:
         classification_id: int | None = None,
     ) -> dict[str, Any] | None:
         """Next input row, or None at the end (204, or 200 with empty `data`, §3.4)."""
-        params = _read_params(None, show_hidden, classification_id)
+        data = self._read_data(type, "next", _read_params(None, show_hidden, classification_id))
+        if not data:
+            return None
+        if isinstance(data, dict):
+            return data
+        raise self._malformed("GET", f"/input/{type}/next", "`data` is not an object")
+
+    def _read_data(self, type: str, endpoint: str, params: dict[str, str]) -> Any:
+        """The `data` of one cursor-moving read (None at the end), on this API's input name."""
         body = self._on_input(
             type,
             lambda wire: self._call(
                 "GET",
-                f"/input/{wire}/next",
+                f"/input/{wire}/{endpoint}",
                 ok=_OK_READ,
                 safe=False,
                 params=params,
                 not_found=InputNotProvided,
             ),
         )
-        data = None if body is None else body.get("data")
-        if not data:
-            return None
-        if isinstance(data, dict):
-            return data
-        raise self._malformed("GET", f"/input/{type}/next", "`data` is not an object")
+        return None if body is None else body.get("data")
 
     def next_batch(
         self,
@@ -285,19 +288,9 @@ class ContainerApi:
         """
         _check_batch_size(size)
         path = f"/input/{type}/next_batch"
-        params = _read_params(size, show_hidden, classification_id)
-        body = self._on_input(
-            type,
-            lambda wire: self._call(
-                "GET",
-                f"/input/{wire}/next_batch",
-                ok=_OK_READ,
-                safe=False,
-                params=params,
-                not_found=InputNotProvided,
-            ),
+        data = self._read_data(
+            type, "next_batch", _read_params(size, show_hidden, classification_id)
         )
-        data = None if body is None else body.get("data")
         if not data:
             return []
         if isinstance(data, list):
