@@ -55,8 +55,9 @@ def truthy(value: Any) -> bool:
 
 def is_local(source: str) -> bool:
     """Whether a template source is a path (or file:// URL) that only this machine can read."""
-    remote = ("gh:", "gl:", "bb:", "git@", "git+ssh:", "ssh://", "https://", "http://", "git://")
-    return not source.startswith(remote)
+    # The same rule as `_message_after_copy` in copier.yml (tests/test_questions.py compares).
+    remote = source.startswith(("gh:", "gl:", "bb:", "git@"))
+    return not (remote or ("://" in source and not source.startswith("file:")))
 
 
 def update_notes(answers: dict[str, Any]) -> list[str]:

@@ -179,3 +179,34 @@ def test_the_field_types_are_one_list_in_the_hook_the_validators_and_the_runtime
     in_runtime = tuple(re.findall(r'"([a-z_]+)"', declared.group(1)))
 
     assert hook.FIELD_TYPES == in_validators == in_runtime
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "gh:acme/template",
+        "gl:acme/template",
+        "bb:acme/template",
+        "git@github.com:acme/template.git",
+        "https://github.com/acme/template.git",
+        "git+https://github.com/acme/template.git",
+        "ssh://git@example.com/template.git",
+        "git://example.com/template.git",
+        "file:///home/me/template",
+        "/home/me/template",
+        "../template",
+        "template",
+        "C:\\templates\\cde",
+    ],
+)
+def test_both_tools_agree_which_template_sources_are_local(source: str) -> None:
+    import jinja2
+
+    config = yaml.safe_load((TEMPLATE / "copier.yml").read_text(encoding="utf-8"))
+    condition = re.search(r"\{%- if (not \(.*?\)) %\}", config["_message_after_copy"])
+    assert condition, "copier.yml's _message_after_copy no longer tests the source"
+    copier_says_local = jinja2.Environment().compile_expression(
+        condition.group(1).replace("src", "source")
+    )(source=source)
+
+    assert bool(copier_says_local) == strip.is_local(source)
