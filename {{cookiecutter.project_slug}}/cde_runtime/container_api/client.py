@@ -383,17 +383,22 @@ class ContainerApi:
         path = f"/output/{_output_type(type)}"
         meta = b"" if separator is None else b',"meta":' + _encode({"separator": separator})
 
-        def send(encoded_rows: list[bytes]) -> None:
-            body = b'{"data":[' + b",".join(encoded_rows) + b"]" + meta + b"}"
+        limit = (max_bytes or self._max_write_bytes) - _WRITE_ENVELOPE - len(meta)
+
+        def pack(rows: list[dict[str, Any]]) -> list[tuple[bytes, int]]:
+            # One encode per batch; rows are encoded one by one only for a batch over the cap.
+            data = _encode(rows)
+            if len(data) <= limit:
+                return [(b'{"data":' + data + meta + b"}", len(rows))]
+            return [
+                (b'{"data":[' + b",".join(part) + b"]" + meta + b"}", len(part))
+                for part in _byte_bounded([_encode(row) for row in rows], limit)
+            ]
+
+        def send(body: bytes) -> None:
             self._call("POST", path, ok=frozenset({201}), safe=False, content=body)
 
-        return OutputWriter(
-            send,
-            batch_size=batch_size,
-            background=background,
-            encode=_encode,
-            max_bytes=(max_bytes or self._max_write_bytes) - _WRITE_ENVELOPE - len(meta),
-        )
+        return OutputWriter(send, batch_size=batch_size, background=background, pack=pack)
 
     def close_output(self, type: str = "output") -> None:
         """Close an output file (§3.3): a maintenance route; connectors normally never call it."""
@@ -718,6 +723,19 @@ _ENCODER = json.JSONEncoder(
 
 def _encode(body: Any) -> bytes:
     return _ENCODER.encode(body).encode()
+
+
+def _byte_bounded(encoded: list[bytes], limit: int) -> list[list[bytes]]:
+    """Consecutive runs of encoded rows within `limit` bytes (with commas); a larger row alone."""
+    parts: list[list[bytes]] = []
+    size = limit + 1  # start a new part at the first row
+    for item in encoded:
+        if size + len(item) + 1 > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(item)
+        size += len(item) + 1
+    return parts
 
 
 # Bytes of a write body around the rows: `{"data":[` and `]}`, with room to spare.

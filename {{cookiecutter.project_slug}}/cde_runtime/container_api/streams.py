@@ -158,11 +158,20 @@ class RowReader:
             raise RuntimeError("iterate a RowReader by rows or by batches(), not both")
 
 
-class _Worker:
-    """One thread posting batches in order; remembers the first error and then sends nothing."""
+#: One request: what `send` posts, and how many rows it carries.
+Request = tuple[Any, int]
 
-    def __init__(self, send: Callable[[list[Any]], None], confirmed: Callable[[int], None]) -> None:
-        self.queue: queue.Queue[list[Any] | _Stop] = queue.Queue(maxsize=_WRITE_QUEUE)
+
+def one_request(rows: Batch) -> list[Request]:
+    """The default packing: a batch is one request of the rows themselves."""
+    return [(rows, len(rows))]
+
+
+class _Worker:
+    """One thread posting requests in order; remembers the first error and then sends nothing."""
+
+    def __init__(self, send: Callable[[Any], None], confirmed: Callable[[int], None]) -> None:
+        self.queue: queue.Queue[Request | _Stop] = queue.Queue(maxsize=_WRITE_QUEUE)
         self.error: BaseException | None = None
         self.aborted = threading.Event()
         self._send = send
@@ -179,8 +188,9 @@ class _Worker:
                 # After an error or an abort keep draining (so the caller never blocks on a
                 # full queue) but send nothing more: later rows must not overtake lost ones.
                 if self.error is None and not self.aborted.is_set():
-                    self._send(item)
-                    self._confirmed(len(item))
+                    payload, rows = item
+                    self._send(payload)
+                    self._confirmed(rows)
             except BaseException as error:  # re-raised in the caller's thread
                 self.error = error
             finally:
@@ -198,9 +208,9 @@ class _Worker:
 class OutputWriter:
     """Buffers rows and posts them in batches of `batch_size`, in order.
 
-    With `encode` (row -> JSON bytes) each row is encoded as it is written, `send` receives the
-    encoded rows, and a batch also ends before it would exceed `max_bytes` (a single larger row
-    is sent alone): request bodies stay within what a proxy in front of the API accepts.
+    `pack` turns each full batch into the requests `send` posts, as (payload, row count) pairs;
+    by default a batch is one request of its rows. The Container API client packs a batch into
+    one encoded body, split only when it would exceed the write byte cap.
 
     With `background=True` one thread posts while the caller keeps transforming; at most two full
     batches wait for it. An error from that thread is raised by the next write/flush/close.
@@ -209,23 +219,18 @@ class OutputWriter:
 
     def __init__(
         self,
-        send: Callable[[list[Any]], None],
+        send: Callable[[Any], None],
         *,
         batch_size: int = 999,
         background: bool = True,
-        encode: Callable[[Row], bytes] | None = None,
-        max_bytes: int | None = None,
+        pack: Callable[[Batch], list[Request]] = one_request,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if max_bytes is not None and encode is None:
-            raise ValueError("max_bytes needs encode: rows are measured as encoded JSON")
         self._send = send
         self._batch_size = batch_size
-        self._encode = encode
-        self._max_bytes = max_bytes
-        self._bytes = 0
-        self._buffer: list[Any] = []
+        self._pack = pack
+        self._buffer: Batch = []
         self._rows_written = 0
         self._closed = False
         self._worker = _Worker(send, self._confirm) if background else None
@@ -238,9 +243,6 @@ class OutputWriter:
     def write(self, row: Row) -> None:
         """Add one row; a full buffer is handed to the sender."""
         self._check_open()
-        if self._encode is not None:
-            self._add_encoded(self._encode(row))
-            return
         self._buffer.append(row)
         if len(self._buffer) >= self._batch_size:
             self._submit()
@@ -248,10 +250,6 @@ class OutputWriter:
     def write_many(self, rows: Iterable[Row]) -> None:
         """Add many rows; consumes `rows` lazily, so a generator never sits whole in memory."""
         self._check_open()
-        if self._encode is not None:
-            for row in rows:
-                self._add_encoded(self._encode(row))
-            return
         iterator = iter(rows)
         while True:
             room = self._batch_size - len(self._buffer)
@@ -301,7 +299,6 @@ class OutputWriter:
         """Drop buffered and queued rows without waiting on the network (the error path)."""
         self._closed = True
         self._buffer = []
-        self._bytes = 0
         if self._worker is not None:
             self._worker.aborted.set()
             self._worker.discard_pending()
@@ -319,24 +316,15 @@ class OutputWriter:
     def _confirm(self, count: int) -> None:
         self._rows_written += count
 
-    def _add_encoded(self, item: bytes) -> None:
-        size = len(item) + 1  # and the comma between rows
-        if self._buffer and self._max_bytes is not None and self._bytes + size > self._max_bytes:
-            self._submit()
-        self._buffer.append(item)
-        self._bytes += size
-        if len(self._buffer) >= self._batch_size:
-            self._submit()
-
     def _submit(self) -> None:
         batch, self._buffer = self._buffer, []
-        self._bytes = 0
-        if self._worker is None:
-            self._send(batch)
-            self._confirm(len(batch))
-            return
-        self._raise_worker_error()
-        self._worker.queue.put(batch)
+        for payload, rows in self._pack(batch):
+            if self._worker is None:
+                self._send(payload)
+                self._confirm(rows)
+                continue
+            self._raise_worker_error()
+            self._worker.queue.put((payload, rows))
 
     def _check_open(self) -> None:
         if self._closed:

@@ -30,6 +30,7 @@ from cde_runtime.container_api import (
     OutputWriter,
     Process,
 )
+from cde_runtime.container_api.client import _byte_bounded
 from cde_runtime.container_api.errors import parse_retry_after
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
@@ -596,6 +597,17 @@ def test_writes_are_capped_in_bytes_and_an_oversize_row_goes_alone() -> None:
         size <= 1000 for size, batch in zip(sizes, batches, strict=True) if batch != ["huge"]
     )
     assert len(batches) > 3
+
+
+@given(st.lists(st.binary(max_size=300)), st.integers(min_value=1, max_value=1000))
+def test_byte_bounded_parts_keep_every_row_in_order_within_the_cap(
+    encoded: list[bytes], limit: int
+) -> None:
+    parts = _byte_bounded(encoded, limit)
+    assert [row for part in parts for row in part] == encoded
+    for part in parts:
+        assert part  # no empty request
+        assert len(part) == 1 or sum(len(row) + 1 for row in part) <= limit
 
 
 def test_the_write_byte_cap_defaults_to_a_safe_size() -> None:
