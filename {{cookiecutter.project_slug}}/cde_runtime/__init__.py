@@ -19,6 +19,7 @@ from cde_runtime.errors import RunFailed
 from cde_runtime.logs import SUCCESS, Progress
 from cde_runtime.mode import Mode
 from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
+from cde_runtime.prefetch import read_ahead
 from cde_runtime.sending import InFlightLimit, send_in_order
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "chunked",
     "is_local_run",
     "option",
+    "read_ahead",
     "send_in_order",
     "split_list",
 ]

@@ -15,8 +15,9 @@ from pathlib import Path
 from types import FrameType
 
 from emulator.faults import Fault
+from emulator.rows import InvalidInputFileError
 from emulator.runner import available_modes, default_out_dir, run
-from emulator.server import Emulator
+from emulator.server import Emulator, feed_stand_in
 from emulator.state import format_summary
 
 
@@ -54,7 +55,7 @@ def _add_shared(parser: argparse.ArgumentParser) -> None:
         type=_fault,
         default=[],
         metavar="KIND:N:ACTION",
-        help="make the N-th request of KIND (write|read|count|close|log|channel|any; N+ = "
+        help="make the N-th request of KIND (write|read|count|close|log|channel|feed|any; N+ = "
         "the N-th and later) answer ACTION (an HTTP status[,retry-after=S], drop, timeout, "
         "malformed, cut, empty, null, 204body, delay=SECONDS); repeatable",
     )
@@ -77,9 +78,36 @@ def _add_shared(parser: argparse.ArgumentParser) -> None:
         type=_milliseconds,
         default=0.0,
         metavar="MS",
-        help="milliseconds every input read waits before answering (a remote feed)",
+        help="milliseconds every input read waits before answering (a slow Container API)",
     )
+    parser.set_defaults(feed=None, feed_page_size=100, feed_latency=0.0)
+    if feed_stand_in is not None:  # data-source connectors only
+        _add_feed(parser)
     _add_platform_variants(parser)
+
+
+def _add_feed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--feed",
+        type=Path,
+        metavar="FILE",
+        help="serve these products (JSON Lines) as a paginated product feed under /feed "
+        "(data-source connectors; FEED_URL=${CONTAINER_API_URL}/feed)",
+    )
+    parser.add_argument(
+        "--feed-page-size",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="products per feed page (100)",
+    )
+    parser.add_argument(
+        "--feed-latency",
+        type=_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds every feed page waits before answering (a remote product API)",
+    )
 
 
 def _add_platform_variants(parser: argparse.ArgumentParser) -> None:
@@ -145,6 +173,9 @@ def serve(args: argparse.Namespace) -> int:
         channel_reject_rate=args.channel_reject_rate,
         channel_latency=args.channel_latency,
         read_latency=args.read_latency,
+        feed=args.feed,
+        feed_page_size=args.feed_page_size,
+        feed_latency=args.feed_latency,
         host=args.host,
         port=args.port,
         echo=sys.stderr,
@@ -156,8 +187,8 @@ def serve(args: argparse.Namespace) -> int:
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    emulator.start()  # first: a broken --feed file ends here, before any handler is set
     signal.signal(signal.SIGTERM, on_sigterm)
-    emulator.start()
     print(f"Container API emulator listening on {emulator.url}", flush=True)
     print(f"  data: {emulator.data_dir.resolve()}  out: {emulator.out_dir.resolve()}", flush=True)
     for input_type, error in emulator.state.invalid_inputs.items():
@@ -174,6 +205,14 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except InvalidInputFileError as error:  # a broken --feed file: nothing was started
+        print(f"python -m emulator: invalid feed file {error}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["run"]:
         parser = _run_parser()
@@ -190,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             channel_reject_rate=args.channel_reject_rate,
             channel_latency=args.channel_latency,
             read_latency=args.read_latency,
+            feed=args.feed,
+            feed_page_size=args.feed_page_size,
+            feed_latency=args.feed_latency,
             old_api=args.old_api,
             max_body_bytes=args.max_body_bytes,
         )

@@ -19,7 +19,8 @@ Actions (docs/container-api.md, "The local emulator", lists them for connector a
   timeout) or the emulator stops.
 - `malformed`: 200 with a body that is not JSON.
 - `cut`: do the work, then send half the answer and close.
-- `empty`, `null`: 200 with `data: []` / `data: null` and nothing read: an input that ends early.
+- `empty`, `null`: 200 with `data: []` / `data: null` and nothing read: an input that ends early
+  (for the feed: `{"products": [], "next": null}` / `"products": null`).
 - `delay=SECONDS`: wait, then answer normally.
 """
 
@@ -31,8 +32,9 @@ from dataclasses import dataclass
 
 #: write = POST /output/{type}; read = GET /input/{type}/next[_batch]; count = GET
 #: /items/{type}/count; close = POST /output/{type}/close; log = POST /logs/{level};
-#: channel = the channel stand-in; any = every Container API request (not /channel, not /_emulator).
-KINDS = ("write", "read", "count", "close", "log", "channel", "any")
+#: channel = the channel stand-in; feed = the product feed stand-in (/feed); any = every Container
+#: API request (not /channel, /feed or /_emulator).
+KINDS = ("write", "read", "count", "close", "log", "channel", "feed", "any")
 _ACTIONS = ("drop", "malformed", "cut", "timeout", "204body", "empty", "null")
 #: Statuses whose answers never carry a body (RFC 9110).
 BODILESS = (204, 304)

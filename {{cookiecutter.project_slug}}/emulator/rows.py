@@ -139,7 +139,16 @@ def find_input(data_dir: Path, input_type: str) -> Path | None:
 
 
 def _read_jsonl(path: Path) -> Iterator[Row]:
-    """Rows of a JSON Lines file, streamed: the file is never held in memory whole."""
+    """Rows of a JSON Lines file, flattened, streamed: never held in memory whole."""
+    return (flatten(row) for row in read_objects(path))
+
+
+def read_objects(path: Path) -> Iterator[dict[str, Any]]:
+    """The objects of a JSON Lines file as they are (nested values kept), streamed.
+
+    Blank lines are skipped; a line that is not a JSON object raises InvalidInputFileError
+    naming the row.
+    """
     with path.open(encoding="utf-8") as handle:
         lines = (line for line in handle if line.strip())
         number = 0
@@ -148,7 +157,7 @@ def _read_jsonl(path: Path) -> Iterator[Row]:
                 number += 1
                 if not isinstance(row, dict):
                     raise InvalidInputFileError(f"{path}: row {number} is not a JSON object")
-                yield flatten(row)
+                yield row
 
 
 def _parse_chunk(path: Path, first: int, lines: list[str]) -> list[Any]:

@@ -31,15 +31,20 @@ from emulator.rows import encode
 from emulator.state import RunState
 
 
-def _channel_stand_in() -> ModuleType | None:
-    """The channel stand-in ships only with export connectors (the template strips it otherwise)."""
+def _stand_in(name: str) -> ModuleType | None:
+    """A stand-in ships only with the modes that use it (the template strips it otherwise).
+
+    `emulator.channel` comes with export connectors, `emulator.data_source` (the product feed)
+    with data-source connectors.
+    """
     try:
-        return importlib.import_module("emulator.channel")
+        return importlib.import_module(name)
     except ModuleNotFoundError:
         return None
 
 
-channel = _channel_stand_in()
+channel = _stand_in("emulator.channel")
+feed_stand_in = _stand_in("emulator.data_source")
 
 MALFORMED_BODY = b"<html><body>502 Bad Gateway (injected malformed response)</body></html>"
 #: How long a `timeout` fault holds a connection at most when the client never gives up.
@@ -146,6 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
         match: routes.Match | None = None
         if url.path == "/channel" or url.path.startswith("/channel/"):
             kind, contract = "channel", False
+        elif url.path == "/feed" or url.path.startswith("/feed/"):
+            kind, contract = "feed", False
         elif url.path.startswith("/_emulator/"):
             kind, contract = None, False
         else:
@@ -167,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._stall()
                 return
             else:
-                self._send(self._fault_response(fault))
+                self._send(self._fault_response(fault, kind))
                 return
 
         if kind is not None and emulator.latency.get(kind):
@@ -175,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if kind == "channel":
                 response = emulator.handle_channel(request)
+            elif kind == "feed":
+                response = emulator.handle_feed(request)
             elif not contract:
                 response = emulator.handle_private(request)
             elif match is None:
@@ -193,10 +202,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self._send(response, cut=cut)
 
-    def _fault_response(self, fault: Fault) -> Response:
+    def _fault_response(self, fault: Fault, kind: str | None) -> Response:
         """The answer of a fault that answers (every action but delay, cut, drop, timeout)."""
         if fault.base == "malformed":
             return Response(200, MALFORMED_BODY)
+        if fault.base in ("empty", "null") and kind == "feed":
+            products = b"[]" if fault.base == "empty" else b"null"
+            return Response(200, b'{"products":' + products + b',"next":null}')
         if fault.base in ("empty", "null"):
             data = b"[]" if fault.base == "empty" else b"null"
             return Response(200, b'{"message":"","data":' + data + b"}")
@@ -260,7 +272,9 @@ class Emulator:
     Input files are read once at `start()`; output, feedback, logs and channel calls are appended to
     files in `out_dir` (default `data_dir/out`), which start empty like a fresh platform run.
     `old_api` serves an older Container API (input type `full` only); `max_body_bytes` answers
-    413 to larger request bodies, like a proxy in front of the API.
+    413 to larger request bodies, like a proxy in front of the API. `feed` (a JSON Lines file of
+    products, data-source connectors) is served under `/feed` in pages of `feed_page_size`
+    (emulator/data_source.py).
     """
 
     def __init__(
@@ -272,6 +286,9 @@ class Emulator:
         channel_reject_rate: float = 0.0,
         channel_latency: float = 0.0,
         read_latency: float = 0.0,
+        feed: Path | None = None,
+        feed_page_size: int = 100,
+        feed_latency: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
         echo: TextIO | None = None,
@@ -281,8 +298,11 @@ class Emulator:
         self.data_dir = Path(data_dir)
         self.out_dir = Path(out_dir) if out_dir is not None else self.data_dir / "out"
         self.channel_reject_rate = channel_reject_rate
-        # Seconds added to each channel call / input read, to model a remote channel or feed.
-        self.latency = {"channel": channel_latency, "read": read_latency}
+        # Seconds added to each channel call, input read or feed page, to model remote services.
+        self.latency = {"channel": channel_latency, "read": read_latency, "feed": feed_latency}
+        self.feed_path = Path(feed) if feed is not None else None
+        self.feed_page_size = feed_page_size
+        self._feed: Any = None  # emulator.data_source.Feed once started with a feed
         #: Behave as an older Container API that serves `full` and does not know `input`.
         self.old_api = old_api
         #: Answer 413 to any request body larger than this (None: no limit).
@@ -302,6 +322,11 @@ class Emulator:
         """Load inputs, bind the port (0 = any free one) and serve in a background thread."""
         if self._server is not None:
             raise RuntimeError("emulator already started")
+        if self.feed_path is not None:
+            if feed_stand_in is None:
+                raise ValueError("the feed stand-in ships with data-source connectors only")
+            # Before anything is bound: a broken feed file stops the start with its line number.
+            self._feed = feed_stand_in.Feed.load(self.feed_path, self.feed_page_size)
         self._state = RunState(self.data_dir, self.out_dir, echo=self._echo)
         self.fault_plan = FaultPlan(self._fault_list)
         self._server = _Server((self.host, self.port), self)
@@ -399,3 +424,11 @@ class Emulator:
         )
         self.state.record_channel_call(result.record)
         return json_response(result.status, result.payload)
+
+    def handle_feed(self, request: Request) -> Response:
+        if feed_stand_in is None:
+            return json_response(404, {"message": "The feed stand-in is not part of this project."})
+        answer = feed_stand_in.handle(self._feed, request.method, request.path, request.query)
+        if answer.status == 200:
+            self.state.record_feed_page(answer.products)
+        return Response(answer.status, answer.body)

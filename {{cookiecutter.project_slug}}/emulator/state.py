@@ -112,6 +112,7 @@ class RunState:
         self.rows_written: Counter[str] = Counter()
         self.logs_by_level: Counter[str] = Counter()
         self.channel: Counter[str] = Counter()
+        self.feed: Counter[str] = Counter()
         self.requests = 0
         self.closed = False
 
@@ -185,6 +186,11 @@ class RunState:
             for key in ("products", "deleted", "rejected"):
                 self.channel[key] += int(record.get(key, 0))
 
+    def record_feed_page(self, products: int) -> None:
+        with self._lock:
+            self.feed["pages"] += 1
+            self.feed["products"] += products
+
     def flush(self) -> None:
         """Push buffered lines to disk; called on status requests, reads of records, and close."""
         with self._lock:
@@ -238,6 +244,7 @@ class RunState:
                 "channel": {
                     k: self.channel[k] for k in ("calls", "products", "deleted", "rejected")
                 },
+                "feed": {k: self.feed[k] for k in ("pages", "products")},
                 "processes": len(self.processes),
                 "input_counts": {t: c.file.count for t, c in sorted(self._cursors.items())},
                 "invalid_inputs": dict(self._invalid),
@@ -260,6 +267,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  channel calls: {channel['calls']} ({channel['products']} products sent, "
         f"{channel['deleted']} deletes, {channel['rejected']} rejected)",
     ]
+    feed = summary.get("feed", {})
+    if feed.get("pages"):
+        lines.append(f"  feed pages:    {feed['pages']} ({feed['products']} products served)")
     if summary.get("faults_fired"):
         lines.append(f"  faults fired:  {', '.join(summary['faults_fired'])}")
     for input_type, error in summary.get("invalid_inputs", {}).items():

@@ -89,9 +89,11 @@ def _write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
     """Factory: `emulator(input=[rows], new=..., modified=..., unchanged=..., deleted=...,
-    faults=[Fault(...)], channel_reject_rate=0.0, old_api=False, max_body_bytes=None)` writes the
-    given streams as jsonl under tmp_path/data, starts an Emulator, and stops it at teardown.
-    Streams left out are not provided (the emulator answers 404 for them, as the platform does)."""
+    faults=[Fault(...)], channel_reject_rate=0.0, old_api=False, max_body_bytes=None,
+    feed=[products], feed_page_size=100, feed_latency=0.0)` writes the given streams as jsonl
+    under tmp_path/data, starts an Emulator, and stops it at teardown. Streams left out are not
+    provided (the emulator answers 404 for them, as the platform does). `feed` (data-source
+    connectors) serves those products as a paginated product API at `emu.url + "/feed"`."""
     started: list[Emulator] = []
 
     def start(
@@ -100,6 +102,9 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
         channel_reject_rate: float = 0.0,
         old_api: bool = False,
         max_body_bytes: int | None = None,
+        feed: Sequence[Mapping[str, Any]] | None = None,
+        feed_page_size: int = 100,
+        feed_latency: float = 0.0,
         **streams: Sequence[Mapping[str, Any]] | None,
     ) -> Emulator:
         unknown = set(streams) - set(STREAMS)
@@ -110,12 +115,17 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
         for name, rows in streams.items():
             if rows is not None:
                 _write_jsonl(data_dir / f"{name}.jsonl", rows)
+        if feed is not None:
+            _write_jsonl(data_dir / "feed.jsonl", feed)
         emu = Emulator(
             data_dir,
             faults=faults,
             channel_reject_rate=channel_reject_rate,
             old_api=old_api,
             max_body_bytes=max_body_bytes,
+            feed=data_dir / "feed.jsonl" if feed is not None else None,
+            feed_page_size=feed_page_size,
+            feed_latency=feed_latency,
         )
         started.append(emu.start())
         return emu

@@ -11,7 +11,8 @@ The story of a run: greet, read the product feed page by page, write every produ
 Where the products come from:
 - FEED_URL set to an http(s) URL: a paginated JSON API. Each page is a JSON object
   `{"products": [{...}, ...], "next": "<url of the next page>" | null}`; a relative `next` is
-  resolved against the page's URL, the last page has no (or a null) `next`.
+  resolved against the page's URL, the last page has no (or a null) `next`. The next page is
+  fetched while the current one is written.
 - FEED_URL with a `{page}` placeholder (e.g. `https://api.example.com/products?page={page}`):
   an API that numbers its pages. Pages 1, 2, 3, ... are fetched FEED_CONCURRENCY at a time and
   written in order; the feed ends at the first page without products.
@@ -22,6 +23,10 @@ Where the products come from:
 
 Writing never waits for the feed, nor the feed for writing: the output writer posts full
 batches from a background thread while the next page is fetched.
+
+Locally, the emulator serves a feed of either kind: `python -m emulator run data-source --feed
+FILE` with FEED_URL=${CONTAINER_API_URL}/feed (or .../feed?page={page}); see
+docs/container-api.md.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from cde_runtime import (
     Progress,
     RunFailed,
     is_local_run,
+    read_ahead,
     send_in_order,
 )
 from connector.settings import DataSourceSettings
@@ -120,9 +126,13 @@ def describe_feed(feed: str) -> str:
 
 def read_feed(feed: str) -> Iterator[list[Product]]:
     """Pages of products from an http(s) API or a JSON Lines file."""
-    if urlparse(feed).scheme in ("http", "https"):
-        return read_numbered_pages(feed) if "{page}" in feed else read_api_pages(feed)
-    return read_jsonl(local_path(feed))
+    if urlparse(feed).scheme not in ("http", "https"):
+        return read_jsonl(local_path(feed))
+    if "{page}" in feed:
+        return read_numbered_pages(feed)
+    # Each page names the next, so pages come one after the other; reading one page ahead
+    # overlaps the wait for the next page with writing this one.
+    return read_ahead(read_api_pages(feed))
 
 
 def read_api_pages(url: str) -> Iterator[list[Product]]:
