@@ -73,9 +73,7 @@ def _error(status: int, message: str) -> FeedAnswer:
     return FeedAnswer(status, encode({"message": message}).encode())
 
 
-def handle(
-    feed: Feed | None, method: str, path: str, query: Mapping[str, list[str]]
-) -> FeedAnswer:
+def handle(feed: Feed | None, method: str, path: str, query: Mapping[str, list[str]]) -> FeedAnswer:
     """Answer one feed request; `path` is the whole request path."""
     if path.rstrip("/") != "/feed":
         return _error(404, "Not found.")

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 {%- if uses_feed_url %}
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 {%- endif %}
 from typing import Any
 
 import pytest
 
-from connector.modes.data_source import SAMPLE_FEED
+from connector.modes.data_source import SAMPLE_FEED, describe_feed
 from connector.settings import DataSourceSettings
 from emulator import Fault
 from emulator.testing import (
@@ -88,6 +85,11 @@ def test_data_source_fails_on_purpose_when_should_fail_is_checked(
 {%- endif %}
 
 
+def test_the_feed_is_named_in_logs_without_credentials_or_query() -> None:
+    url = "https://user:secret@api.example.com:8443/products?api_key=abc"
+    assert describe_feed(url) == "https://api.example.com:8443/products"
+
+
 def test_data_source_logs_progress_not_one_line_per_product(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
@@ -138,116 +140,52 @@ def jsonl(path: Path, count: int) -> Path:
     return path
 
 
-class PagedFeed(BaseHTTPRequestHandler):
-    """Three pages of two products; page links are relative, the last page has `next: null`."""
-
-    status = 200
-
-    def do_GET(self) -> None:
-        page = int(self.path.rsplit("=", 1)[-1]) if "page=" in self.path else 1
-        body = {
-            "products": [{"id": f"P{page}-{n}", "title": f"Product {page}.{n}"} for n in (1, 2)],
-            "next": f"/products?page={page + 1}" if page < 3 else None,
-        }
-        data = json.dumps(body).encode()
-        self.send_response(self.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+# The emulator's feed stand-in (`emu.url + "/feed"`) pages these as a product API would.
+PRODUCTS = [{"id": f"P{n}", "title": f"Product {n}"} for n in range(18)]
+NEXT_LINKS = "/feed"  # each page links to the next one
+NUMBERED = "/feed?page={page}"  # pages 1, 2, 3, ... until one has no products
 
 
-class BrokenFeed(PagedFeed):
-    status = 500
-
-
-class NumberedFeed(BaseHTTPRequestHandler):
-    """`?page=N`: pages 1-9 hold two products each, later pages none; page 5 fails when the
-    class says so. More pages than FEED_CONCURRENCY, so several are requested at once."""
-
-    failing_page = 0
-
-    def do_GET(self) -> None:
-        page = int(self.path.rsplit("=", 1)[-1])
-        status = 500 if page == self.failing_page else 200
-        products = [{"id": f"P{page}-{n}", "title": "T"} for n in (1, 2)] if page <= 9 else []
-        data = json.dumps({"products": products}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class FailingNumberedFeed(NumberedFeed):
-    failing_page = 5
-
-
-def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/products"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def paged_feed() -> Iterator[str]:
-    yield from serve(PagedFeed)
-
-
-@pytest.fixture
-def broken_feed() -> Iterator[str]:
-    yield from serve(BrokenFeed)
-
-
-def test_data_source_fetches_numbered_pages_ahead_and_writes_them_in_order(
-    emulator: EmulatorFactory, run_connector: ConnectorRunner
+@pytest.mark.parametrize("path", [NEXT_LINKS, NUMBERED])
+def test_data_source_imports_every_page_of_a_product_api_in_order(
+    path: str, emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
-    for url in serve(NumberedFeed):
-        emu = emulator()
-        result = run_connector("data-source", emu, **configure(FEED_URL=url + "?page={page}"))
-        assert result.returncode == 0, result.stderr
-        ids = [row["id"] for row in emu.output_rows()]
-        assert ids == [f"P{page}-{n}" for page in range(1, 10) for n in (1, 2)]
-
-
-def test_data_source_fails_when_a_numbered_page_fails(
-    emulator: EmulatorFactory, run_connector: ConnectorRunner
-) -> None:
-    for url in serve(FailingNumberedFeed):
-        emu = emulator()
-        result = run_connector("data-source", emu, **configure(FEED_URL=url + "?page={page}"))
-        assert result.returncode == 1
-        assert "The product feed answered 500" in result.stderr
-        assert emu.output_rows() == []  # the pages before it were still buffered: dropped
-
-
-def test_data_source_follows_next_links_of_a_paginated_api(
-    paged_feed: str, emulator: EmulatorFactory, run_connector: ConnectorRunner
-) -> None:
-    emu = emulator()
-    result = run_connector("data-source", emu, **configure(FEED_URL=paged_feed))
+    emu = emulator(feed=PRODUCTS, feed_page_size=2)  # more pages than are fetched at once
+    result = run_connector("data-source", emu, **configure(FEED_URL=emu.url + path))
     assert result.returncode == 0, result.stderr
-    ids = [row["id"] for row in emu.output_rows()]
-    assert ids == ["P1-1", "P1-2", "P2-1", "P2-2", "P3-1", "P3-2"]
+    assert emu.output_rows() == PRODUCTS
+    assert emu.summary()["feed"]["products"] == len(PRODUCTS)
 
 
-def test_data_source_fails_when_the_feed_api_answers_an_error(
-    broken_feed: str, emulator: EmulatorFactory, run_connector: ConnectorRunner
+@pytest.mark.parametrize("path", [NEXT_LINKS, NUMBERED])
+def test_data_source_fails_when_a_page_of_the_product_api_fails(
+    path: str, emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
-    emu = emulator()
-    result = run_connector("data-source", emu, **configure(FEED_URL=broken_feed))
+    emu = emulator(feed=PRODUCTS, feed_page_size=2, faults=[Fault("feed", 5, "500")])
+    result = run_connector("data-source", emu, **configure(FEED_URL=emu.url + path))
     assert result.returncode == 1
-    assert "The product feed answered 500" in result.stderr
-    assert emu.output_rows() == []
+    assert result.stderr == f"Run failed: The product feed answered 500 for {emu.url}/feed.\n"
+    assert emu.output_rows() == []  # the pages before it were still buffered: dropped
+
+
+def test_data_source_fails_when_a_feed_page_is_not_a_product_page(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator(feed=PRODUCTS, feed_page_size=2, faults=[Fault("feed", 2, "null")])
+    result = run_connector("data-source", emu, **configure(FEED_URL=emu.url + NEXT_LINKS))
+    assert result.returncode == 1
+    assert 'has no "products" list of objects' in result.stderr
+
+
+def test_data_source_stops_reading_the_feed_when_a_write_fails(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    products = [{"id": f"P{n}", "title": "T"} for n in range(2500)]
+    emu = emulator(feed=products, faults=[Fault("write", 1, "500")])
+    result = run_connector("data-source", emu, **configure(FEED_URL=emu.url + NEXT_LINKS))
+    assert result.returncode == 1
+    assert "Container API POST /output/output answered 500" in result.stderr
+    assert emu.summary()["feed"]["pages"] < 25  # not read to the end after the failure
 
 
 def test_data_source_imports_a_json_lines_file_in_batches(

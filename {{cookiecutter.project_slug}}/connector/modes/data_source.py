@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ FEED_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 FEED_CONCURRENCY = 4
 
 Product = dict[str, Any]
+# Pages of products, read as they are needed; close() stops the reading.
+Pages = Generator[list[Product], None, None]
 
 
 def run(settings: DataSourceSettings, api: ContainerApi) -> None:
@@ -79,8 +82,9 @@ def run(settings: DataSourceSettings, api: ContainerApi) -> None:
     log.info("Reading products from %s", describe_feed(feed))
 
     progress = Progress(log, "products")
-    with api.writer("output", batch_size=BATCH_SIZE) as output:
-        for page in read_feed(feed):
+    # closing(): if writing fails, stop reading the feed at once (no request left running).
+    with api.writer("output", batch_size=BATCH_SIZE) as output, closing(read_feed(feed)) as pages:
+        for page in pages:
             output.write_many(to_platform_product(product) for product in page)
             progress.add(len(page))
 
@@ -115,16 +119,17 @@ def to_platform_product(product: Product) -> Product:
 
 
 def describe_feed(feed: str) -> str:
-    """The feed's location for logs, without credentials or query string."""
+    """The feed's location for logs, without credentials (user:password@) or query string."""
     if feed == str(SAMPLE_FEED):
         return "the bundled sample feed"
     parsed = urlparse(feed)
     if parsed.scheme in ("http", "https"):
-        return f"{parsed.scheme}://{parsed.hostname}{parsed.path}"
+        host = parsed.netloc.rpartition("@")[2]  # host and port
+        return f"{parsed.scheme}://{host}{parsed.path}"
     return feed
 
 
-def read_feed(feed: str) -> Iterator[list[Product]]:
+def read_feed(feed: str) -> Pages:
     """Pages of products from an http(s) API or a JSON Lines file."""
     if urlparse(feed).scheme not in ("http", "https"):
         return read_jsonl(local_path(feed))
@@ -135,7 +140,7 @@ def read_feed(feed: str) -> Iterator[list[Product]]:
     return read_ahead(read_api_pages(feed))
 
 
-def read_api_pages(url: str) -> Iterator[list[Product]]:
+def read_api_pages(url: str) -> Pages:
     """Follow the `next` links of a paginated JSON API, one request per page."""
     seen: set[str] = set()
     next_url: str | None = url
@@ -149,7 +154,7 @@ def read_api_pages(url: str) -> Iterator[list[Product]]:
             next_url = next_page(page, next_url)
 
 
-def read_numbered_pages(template: str) -> Iterator[list[Product]]:
+def read_numbered_pages(template: str) -> Pages:
     """Pages 1, 2, 3, ... of `template` (its `{page}` replaced), several fetched at once.
 
     Pages come back in order; the first page without products ends the feed, and the requests
@@ -207,7 +212,7 @@ def local_path(feed: str) -> Path:
     return Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(feed)
 
 
-def read_jsonl(path: Path) -> Iterator[list[Product]]:
+def read_jsonl(path: Path) -> Pages:
     """Products of a JSON Lines file in chunks of BATCH_SIZE; blank lines are skipped."""
     try:
         with path.open(encoding="utf-8") as lines:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
 
@@ -52,12 +53,17 @@ def test_an_error_of_the_source_reaches_the_caller_after_the_items_before_it() -
         yield 2
         raise RunFailed("The product feed answered 500 for http://feed.example/products.")
 
-    received: list[int] = []
+    items = read_ahead(pages())
+    assert [next(items), next(items)] == [1, 2]
     with pytest.raises(RunFailed, match=r"^The product feed answered 500 for http://feed"):
-        for item in read_ahead(pages()):
-            received.append(item)
-    assert received == [1, 2]
+        next(items)
     assert read_ahead_threads() == []
+
+
+def map_each(items: Iterator[int]) -> None:
+    """A caller whose work on an item fails: the loop ends by an exception."""
+    for _ in items:
+        raise ValueError("mapping failed")
 
 
 @pytest.mark.parametrize("stop", ["close", "break", "raise"])
@@ -81,11 +87,9 @@ def test_a_caller_that_stops_early_leaves_no_thread_and_closes_the_source(stop: 
         for _ in items:
             break
         del items
-    else:
-        with pytest.raises(ValueError, match="mapping failed"):
-            for _ in items:
-                raise ValueError("mapping failed")
-        items.close()
+    else:  # as the data source does: `with closing(read_feed(...))`
+        with closing(items), pytest.raises(ValueError, match="mapping failed"):
+            map_each(items)
     assert closed.is_set()
     # Nothing past the item read ahead (which is skipped if it had not started yet).
     assert read in ([0], [0, 1])
