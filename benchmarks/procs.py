@@ -99,6 +99,9 @@ class EmulatorProcess:
         *,
         channel_reject_rate: float = 0.0,
         channel_latency_ms: float = 0.0,
+        feed: Path | None = None,
+        feed_latency_ms: float = 0.0,
+        feed_page_size: int = 100,
         log_file: Path | None = None,
     ) -> None:
         self.project = project
@@ -106,6 +109,9 @@ class EmulatorProcess:
         self.out_dir = out_dir
         self.channel_reject_rate = channel_reject_rate
         self.channel_latency_ms = channel_latency_ms
+        self.feed = feed
+        self.feed_latency_ms = feed_latency_ms
+        self.feed_page_size = feed_page_size
         self.log_file = log_file
         self.url = ""
         self.startup = 0.0
@@ -127,6 +133,9 @@ class EmulatorProcess:
         ]  # fmt: skip
         if self.channel_latency_ms:  # only the remote-channel cases: older emulators lack it
             command += ["--channel-latency", str(self.channel_latency_ms)]
+        if self.feed is not None:  # only the feed cases: older emulators lack the feed
+            command += ["--feed", str(self.feed), "--feed-page-size", str(self.feed_page_size),
+                        "--feed-latency", str(self.feed_latency_ms)]  # fmt: skip
         stderr = self.log_file.open("w", encoding="utf-8") if self.log_file else None
         started = time.perf_counter()
         self._process = subprocess.Popen(

@@ -20,6 +20,10 @@ With --remote, the export also runs against a channel stand-in that answers afte
 bound (requests x latency), CPU per row and peak RSS, and RSS growth from 100k to 1M products
 (benchmarks/remote.py). `--cases none --remote --skip-bake --skip-suite` runs only those.
 
+With --feed, the data source reads the emulator's feed stand-in, which answers each page after a
+latency (`--feed-latency`): `next`-linked pages (with and without the read-ahead) and numbered
+pages at 1, 4 and 8 at once, against the sequential bound (pages x latency) (benchmarks/feed.py).
+
 Cases: `raw` (the raw bound: one pooled httpx client, next_batch size 999, each batch posted
 straight back to /output/output), `raw-read` (the same without writing: what the emulator can
 serve), `data-service`, `export`, `export-1%` (channel rejects 1 %), `export-delta`,
@@ -51,7 +55,7 @@ if str(ROOT) not in sys.path:  # `python benchmarks/run.py` puts benchmarks/, no
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import data as datasets  # noqa: E402
-from benchmarks import profiling, remote, report  # noqa: E402
+from benchmarks import feed, profiling, remote, report  # noqa: E402
 from benchmarks.procs import EmulatorProcess, Measured, run_measured  # noqa: E402
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -324,10 +328,11 @@ def test_suite(project: Path) -> dict[str, Any]:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without variables that would change a connector run."""
+    prefixes = ("CONTAINER_API_", "CHANNEL_", "FEED_", "NEW_COLUMN", "SOURCE_COLUMN")
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("CONTAINER_API_", "CHANNEL_", "NEW_COLUMN", "SOURCE_COLUMN"))
+        if not key.startswith(prefixes) and key not in ("NAME", "SHOULD_FAIL")
     }
     env.update(extra)
     return env
@@ -575,6 +580,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="100000,1000000",
         help="comma-separated sizes for RSS growth at 8 in flight (100000,1000000)",
     )
+    parser.add_argument(
+        "--feed", action="store_true", help="run the remote-feed cases (benchmarks/feed.py)"
+    )
+    parser.add_argument(
+        "--feed-latency", type=float, default=50.0, metavar="MS", help="feed page latency (50)"
+    )
+    parser.add_argument("--feed-page-size", type=int, default=100, help="products a page (100)")
+    parser.add_argument(
+        "--feed-concurrency",
+        default="1,4,8",
+        help="comma-separated FEED_CONCURRENCY values for numbered pages (1,4,8)",
+    )
+    parser.add_argument(
+        "--feed-rows", type=int, default=100_000, help="products in the feed cases (100000)"
+    )
     parser.add_argument("--skip-bake", action="store_true", help="skip the 2x15 bake timings")
     parser.add_argument("--skip-suite", action="store_true", help="skip the generated test suite")
     parser.add_argument("--write-docs", action="store_true", help=f"refresh {DOCS.name}")
@@ -604,11 +624,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.case_list = [c for c in CASES if c.name in names]
     try:
         args.remote_concurrencies = [int(p) for p in args.remote_concurrency.split(",") if p]
+        args.feed_concurrencies = [int(p) for p in args.feed_concurrency.split(",") if p]
         args.remote_memory_sizes = sorted(
             {int(p.replace("_", "")) for p in args.remote_memory_rows.split(",") if p}
         )
     except ValueError:
-        parser.error("--remote-concurrency and --remote-memory-rows take comma-separated integers")
+        parser.error(
+            "--remote-concurrency, --remote-memory-rows and --feed-concurrency take "
+            "comma-separated integers"
+        )
     return args
 
 
@@ -669,6 +693,27 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             log=log,
         )
         failed = failed or any(run["problems"] for run in results["remote"]["runs"])
+    if args.feed:
+        log(
+            f"Remote feed: {args.feed_latency:.0f} ms a page, {args.feed_page_size} products a page"
+        )
+        results["feed"] = feed.run_feed(
+            project,
+            work,
+            python=RUNTIME.python,
+            env_for=lambda url: clean_env(
+                CONTAINER_API_URL=url.split("/feed", 1)[0],
+                FEED_URL=url,
+                NAME="Bench",
+                SHOULD_FAIL="0",
+            ),
+            rows=args.feed_rows,
+            concurrencies=args.feed_concurrencies,
+            latency_ms=args.feed_latency,
+            page_size=args.feed_page_size,
+            log=log,
+        )
+        failed = failed or any(run["problems"] for run in results["feed"]["runs"])
     if args.profile:
         # Big enough that imports do not dominate, small enough to stay quick.
         size = max([s for s in args.sizes if s <= 200_000] or [args.sizes[0]])
@@ -709,8 +754,13 @@ def main(argv: list[str] | None = None) -> int:
     if results.get("remote"):
         print()
         print(remote.block(results["remote"], results.get("meta", {})))
+    if results.get("feed"):
+        print()
+        print(feed.block(results["feed"], results.get("meta", {})))
     if args.write_docs and results.get("remote"):
         remote.write_docs(DOCS, results["remote"], results.get("meta", {}))
+    if args.write_docs and results.get("feed"):
+        feed.write_docs(DOCS, results["feed"], results.get("meta", {}))
     if args.write_docs and results.get("cases"):
         report.write_docs(DOCS, results)
         log(f"\nWrote {DOCS.relative_to(ROOT)}")
