@@ -17,7 +17,7 @@ from types import FrameType
 from emulator.faults import Fault
 from emulator.rows import InvalidInputFileError
 from emulator.runner import available_modes, default_out_dir, run
-from emulator.server import Emulator, feed_stand_in
+from emulator.server import Emulator
 from emulator.state import format_summary
 
 
@@ -80,9 +80,7 @@ def _add_shared(parser: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="milliseconds every input read waits before answering (a slow Container API)",
     )
-    parser.set_defaults(feed=None, feed_page_size=100, feed_latency=0.0)
-    if feed_stand_in is not None:  # data-source connectors only
-        _add_feed(parser)
+    _add_feed(parser)
     _add_platform_variants(parser)
 
 
@@ -92,7 +90,7 @@ def _add_feed(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="serve these products (JSON Lines) as a paginated product feed under /feed "
-        "(data-source connectors; FEED_URL=${CONTAINER_API_URL}/feed)",
+        "(FEED_URL=${CONTAINER_API_URL}/feed)",
     )
     parser.add_argument(
         "--feed-page-size",

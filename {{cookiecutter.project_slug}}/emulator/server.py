@@ -25,26 +25,23 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from emulator import routes
+from emulator.feed import Feed
+from emulator.feed import handle as answer_feed
 from emulator.faults import BODILESS, Fault, FaultPlan
 from emulator.routes import Request, Response, json_response
 from emulator.rows import encode
 from emulator.state import RunState
 
 
-def _stand_in(name: str) -> ModuleType | None:
-    """A stand-in ships only with the modes that use it (the template strips it otherwise).
-
-    `emulator.channel` comes with export connectors, `emulator.data_source` (the product feed)
-    with data-source connectors.
-    """
+def _channel_stand_in() -> ModuleType | None:
+    """The channel stand-in ships only with export connectors (the template strips it otherwise)."""
     try:
-        return importlib.import_module(name)
+        return importlib.import_module("emulator.channel")
     except ModuleNotFoundError:
         return None
 
 
-channel = _stand_in("emulator.channel")
-feed_stand_in = _stand_in("emulator.data_source")
+channel = _channel_stand_in()
 
 MALFORMED_BODY = b"<html><body>502 Bad Gateway (injected malformed response)</body></html>"
 #: How long a `timeout` fault holds a connection at most when the client never gives up.
@@ -273,8 +270,7 @@ class Emulator:
     files in `out_dir` (default `data_dir/out`), which start empty like a fresh platform run.
     `old_api` serves an older Container API (input type `full` only); `max_body_bytes` answers
     413 to larger request bodies, like a proxy in front of the API. `feed` (a JSON Lines file of
-    products, data-source connectors) is served under `/feed` in pages of `feed_page_size`
-    (emulator/data_source.py).
+    products) is served under `/feed` in pages of `feed_page_size` (emulator/feed.py).
     """
 
     def __init__(
@@ -302,7 +298,7 @@ class Emulator:
         self.latency = {"channel": channel_latency, "read": read_latency, "feed": feed_latency}
         self.feed_path = Path(feed) if feed is not None else None
         self.feed_page_size = feed_page_size
-        self._feed: Any = None  # emulator.data_source.Feed once started with a feed
+        self._feed: Feed | None = None
         #: Behave as an older Container API that serves `full` and does not know `input`.
         self.old_api = old_api
         #: Answer 413 to any request body larger than this (None: no limit).
@@ -323,10 +319,8 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError("emulator already started")
         if self.feed_path is not None:
-            if feed_stand_in is None:
-                raise ValueError("the feed stand-in ships with data-source connectors only")
             # Before anything is bound: a broken feed file stops the start with its line number.
-            self._feed = feed_stand_in.Feed.load(self.feed_path, self.feed_page_size)
+            self._feed = Feed.load(self.feed_path, self.feed_page_size)
         self._state = RunState(self.data_dir, self.out_dir, echo=self._echo)
         self.fault_plan = FaultPlan(self._fault_list)
         self._server = _Server((self.host, self.port), self)
@@ -426,9 +420,7 @@ class Emulator:
         return json_response(result.status, result.payload)
 
     def handle_feed(self, request: Request) -> Response:
-        if feed_stand_in is None:
-            return json_response(404, {"message": "The feed stand-in is not part of this project."})
-        answer = feed_stand_in.handle(self._feed, request.method, request.path, request.query)
+        answer = answer_feed(self._feed, request.method, request.path, request.query)
         if answer.status == 200:
             self.state.record_feed_page(answer.products)
         return Response(answer.status, answer.body)

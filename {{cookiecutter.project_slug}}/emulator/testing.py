@@ -92,8 +92,8 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
     faults=[Fault(...)], channel_reject_rate=0.0, old_api=False, max_body_bytes=None,
     feed=[products], feed_page_size=100, feed_latency=0.0)` writes the given streams as jsonl
     under tmp_path/data, starts an Emulator, and stops it at teardown. Streams left out are not
-    provided (the emulator answers 404 for them, as the platform does). `feed` (data-source
-    connectors) serves those products as a paginated product API at `emu.url + "/feed"`."""
+    provided (the emulator answers 404 for them, as the platform does). `feed` serves those
+    products as a paginated product API at `emu.url + "/feed"` (FEED_URL)."""
     started: list[Emulator] = []
 
     def start(

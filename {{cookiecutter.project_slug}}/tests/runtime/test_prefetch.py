@@ -87,7 +87,7 @@ def test_a_caller_that_stops_early_leaves_no_thread_and_closes_the_source(stop: 
         for _ in items:
             break
         del items
-    else:  # as the data source does: `with closing(read_feed(...))`
+    else:  # a caller that must stop the source at once uses closing(), as the handlers do
         with closing(items), pytest.raises(ValueError, match="mapping failed"):
             map_each(items)
     assert closed.is_set()

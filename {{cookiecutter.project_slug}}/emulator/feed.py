@@ -1,9 +1,9 @@
-"""A stand-in for the product feed a data-source connector imports from.
+"""A stand-in for the product feed a connector imports products from (FEED_URL).
 
 Served by the emulator under `/feed` once it is given products (`--feed FILE`, a JSON Lines file
 of product objects; `Emulator(feed=path)`; `emulator(feed=[...])` in tests), so a local run
-exercises the data source's HTTP paths without a real product API. It is not part of the
-Container API; it is shaped as connector/modes/data_source.py reads a feed:
+exercises the HTTP paths of a feed import without a real product API. It is not part of the
+Container API; it is shaped as the template's handler reads a feed:
 
 - `GET /feed` → the first page `{"products": [{...}, ...], "next": "/feed?page=2"}`. `next` is
   relative (resolved against the page's URL) and null on the last page: an API with `next` links.
