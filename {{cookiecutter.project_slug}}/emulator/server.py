@@ -25,9 +25,9 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from emulator import routes
+from emulator.faults import BODILESS, Fault, FaultPlan
 from emulator.feed import Feed
 from emulator.feed import handle as answer_feed
-from emulator.faults import BODILESS, Fault, FaultPlan
 from emulator.routes import Request, Response, json_response
 from emulator.rows import encode
 from emulator.state import RunState
