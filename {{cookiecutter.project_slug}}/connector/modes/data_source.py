@@ -24,9 +24,9 @@ Where the products come from:
 Writing never waits for the feed, nor the feed for writing: the output writer posts full
 batches from a background thread while the next page is fetched.
 
-Locally, the emulator serves a feed of either kind: `python -m emulator run data-source --feed
-FILE` with FEED_URL=${CONTAINER_API_URL}/feed (or .../feed?page={page}); see
-docs/container-api.md.
+Locally, the emulator serves a feed of either kind from a JSON Lines file: `python3 dev.py run
+data-source --feed FILE` with FEED_URL=${CONTAINER_API_URL}/feed (or .../feed?page={page}) in
+.env; see docs/container-api.md, "The product feed stand-in".
 """
 
 from __future__ import annotations
