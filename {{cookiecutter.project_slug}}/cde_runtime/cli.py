@@ -184,6 +184,7 @@ def connect(environment: RuntimeEnvironment, max_attempts: int | None = None) ->
         environment.api_url,
         max_attempts=max_attempts or environment.max_attempts,
         read_timeout=environment.read_timeout,
+        backoff=environment.backoff,
         max_write_bytes=environment.max_write_bytes,
     )
 

@@ -110,6 +110,8 @@ def test_a_handlers_print_is_masked_on_stdout(
         ("CONTAINER_API_MAX_ATTEMPTS", "abc", "a whole number from 1 to 20"),
         ("CONTAINER_API_MAX_ATTEMPTS", "0", "a whole number from 1 to 20"),
         ("CONTAINER_API_READ_TIMEOUT", "-1", "a number of seconds greater than 0"),
+        ("CONTAINER_API_BACKOFF", "-0.5", "a number of seconds from 0 to 60"),
+        ("CONTAINER_API_BACKOFF", "soon", "a number of seconds from 0 to 60"),
         ("CONTAINER_API_URL", "cde-container-api:80", "an http:// or https:// URL"),
         ("CONTAINER_API_URL", "http://host:port", "an http:// or https:// URL"),
         ("CONTAINER_API_MAX_WRITE_BYTES", "10", "at least 1024"),
@@ -150,6 +152,22 @@ def test_runtime_variables_mask_credentials_in_their_error_line() -> None:
 def test_empty_runtime_variables_take_their_defaults() -> None:
     environment = load_environment({"CONTAINER_API_MAX_ATTEMPTS": "", "LOG_LEVEL": " "})
     assert (environment.max_attempts, environment.log_level) == (5, "info")
+
+
+def test_the_retry_backoff_reaches_the_container_api_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, Any] = {}
+    real = ContainerApi
+
+    def recording(*args: Any, **kwargs: Any) -> ContainerApi:
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "ContainerApi", recording)
+    assert load_environment({}).backoff == 0.5
+    cli.connect(load_environment({"CONTAINER_API_BACKOFF": "0"})).close()
+    assert seen["backoff"] == 0
 
 
 def test_an_unreachable_api_at_the_default_address_says_how_to_run_locally() -> None:
