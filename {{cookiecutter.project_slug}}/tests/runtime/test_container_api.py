@@ -32,6 +32,7 @@ from cde_runtime.container_api import (
 )
 from cde_runtime.container_api.client import _byte_bounded
 from cde_runtime.container_api.errors import parse_retry_after
+from cde_runtime.tls import tls_context
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 Row = dict[str, Any]
@@ -142,6 +143,15 @@ def test_base_url_comes_from_the_environment_without_trailing_slash(
     monkeypatch.setenv("CONTAINER_API_URL", "http://localhost:8080/")
     with ContainerApi() as api:
         assert api.base_url == "http://localhost:8080"
+
+
+def test_clients_share_one_tls_context() -> None:
+    # Building one loads the CA bundle (~35 ms of CPU): once per process, not per client.
+    contexts = []
+    for _ in range(2):
+        with ContainerApi("http://api.test") as api:
+            contexts.append(api._http._transport._pool._ssl_context)  # type: ignore[attr-defined]
+    assert contexts[0] is contexts[1] is tls_context(trust_env=False)
 
 
 def test_requests_carry_a_user_agent() -> None:
@@ -488,6 +498,16 @@ def test_an_empty_or_null_batch_before_the_count_is_reached_raises(end: dict[str
     )
     with pytest.raises(IncompleteInput, match="ended after 2 rows but the platform counts 3"):
         list(make_api(server).read(batch_size=2))
+
+
+@pytest.mark.parametrize("stream", ["new", "input"])
+def test_a_counted_stream_that_answers_not_provided_is_incomplete_not_empty(stream: str) -> None:
+    # Found by the fault matrix: a delta export read "not provided" as an empty stream and
+    # exited 0 without the stream's products. After a count the stream exists, so it is a fault.
+    not_provided = reply(404, {"message": "Requested file not provided."})
+    server = Server(reply(200, {"data": {"count": 3}}), reply(200, {"data": rows(2)}), not_provided)
+    with pytest.raises(IncompleteInput, match=f"the {stream} stream could not be read although"):
+        list(make_api(server).read(stream, batch_size=2))
 
 
 def test_a_stream_with_more_rows_than_counted_raises() -> None:
