@@ -8,6 +8,8 @@ and every later one of its kind. Each cell runs the mode against a fresh emulato
 value in every password option (and credentials in the Container API URL), then checks:
 
 - the exit code, from the rules below (`expected_exit`);
+- the baseline itself: exit 0, nothing on stderr, and every row it read from the Container API
+  arrives (in output or at the channel; a data source's own feed is its tests' business);
 - stderr: on failure exactly one `Run failed: ...` line naming the failed call, and nothing else
   (no traceback: these failures are all expected ones); on success nothing, except log lines the
   Container API did not take (a log fault);
@@ -155,8 +157,9 @@ NAMED_IN_FAILURE = {
 #: each encoding of it differs from the raw value.
 CANARY = "canary-Pa55'w\"0rd%/+=\\x"
 URL_CANARY = "url-canary-7a0c91f3"
-#: Seconds a `timeout` fault makes the run wait, per attempt: far above a local answer (a few ms).
-TIMEOUT_SECONDS = 0.1
+#: Seconds a `timeout` fault makes the run wait, per attempt: a local answer takes a few ms, so
+#: only a faulted call reaches it, even on a busy machine. Set for the faulted side only.
+TIMEOUT_SECONDS = 0.25
 RUNTIME = {
     "CDE_LOCAL_RUN": "1",
     "CONTAINER_API_MAX_ATTEMPTS": "2",  # one retry is enough to survive a once-fault
@@ -288,14 +291,15 @@ def api_url(emu: Emulator) -> str:
 
 
 @contextmanager
-def timeouts(seconds: float | None) -> Iterator[dict[str, str]]:
-    """Short read timeouts for the Container API (a variable) and the channel (a constant)."""
-    if seconds is None:
-        yield {}
-        return
+def timeouts(faults: list[Fault]) -> Iterator[dict[str, str]]:
+    """A short read timeout where a `timeout` fault is injected: the channel's (a constant of
+    cde_runtime/channel_client.py) or the Container API's (a runtime variable)."""
+    timed_out = {fault.kind for fault in faults if fault.action == "timeout"}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(channel_client, "TIMEOUT", httpx.Timeout(seconds))
-        yield {"CONTAINER_API_READ_TIMEOUT": str(seconds)}
+        if "channel" in timed_out:
+            patch.setattr(channel_client, "TIMEOUT", httpx.Timeout(60.0, read=TIMEOUT_SECONDS))
+        api_timed_out = bool(timed_out - {"channel"})
+        yield {"CONTAINER_API_READ_TIMEOUT": str(TIMEOUT_SECONDS)} if api_timed_out else {}
 
 
 def run_in_process(
@@ -304,8 +308,7 @@ def run_in_process(
     """Run `mode` as `python main.py <mode>` would, in this process."""
     emu = start_emulator(root, faults)
     options, patches = local_options(mode, emu.url)
-    slow = TIMEOUT_SECONDS if any(f.action == "timeout" for f in faults) else None
-    with pytest.MonkeyPatch.context() as patch, timeouts(slow) as timeout_env:
+    with pytest.MonkeyPatch.context() as patch, timeouts(faults) as timeout_env:
         for name in declared_option_names() | set(RUNTIME) | {"CONTAINER_API_READ_TIMEOUT"}:
             patch.delenv(name, raising=False)
         runtime = {**RUNTIME, **timeout_env, "CONTAINER_API_URL": api_url(emu)}
