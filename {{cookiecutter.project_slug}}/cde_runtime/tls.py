@@ -1,9 +1,10 @@
-"""One TLS context per process, shared by the runtime's HTTP clients.
+"""One TLS context per process, shared by the channel clients.
 
 httpx builds a new TLS context for every client it creates, loading the whole CA bundle each
-time: about 35 ms of CPU per client, even for a plain http:// URL. A run makes two or three
-clients (Container API, channel), and an in-process test makes them once per run. The context
-is configured once and safe to share between clients and threads.
+time: about 35 ms of CPU per client. A run makes one channel client, but tests make one per run
+they start in-process, hundreds in the fault matrix. The context is configured once and is safe
+to share between clients and threads. (The Container API client, a plain-HTTP sidecar, needs no
+CA bundle at all: see `_verify` in cde_runtime/container_api/client.py.)
 """
 
 from __future__ import annotations

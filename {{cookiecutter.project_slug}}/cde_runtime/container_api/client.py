@@ -63,8 +63,6 @@ from tenacity import (
     wait_random,
 )
 
-from cde_runtime.tls import tls_context
-
 from .errors import (
     ContainerApiError,
     ContainerApiUnavailable,
@@ -211,7 +209,6 @@ class ContainerApi:
             headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
             transport=transport,
             trust_env=False,
-            verify=tls_context(trust_env=False),
         )
         self._retry_safe = self._retrying(max_attempts, backoff, _is_retryable_safe)
         self._retry_unsafe = self._retrying(max_attempts, backoff, _is_retryable_unsafe)

@@ -32,7 +32,6 @@ from cde_runtime.container_api import (
 )
 from cde_runtime.container_api.client import _byte_bounded
 from cde_runtime.container_api.errors import parse_retry_after
-from cde_runtime.tls import tls_context
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 Row = dict[str, Any]
@@ -143,15 +142,6 @@ def test_base_url_comes_from_the_environment_without_trailing_slash(
     monkeypatch.setenv("CONTAINER_API_URL", "http://localhost:8080/")
     with ContainerApi() as api:
         assert api.base_url == "http://localhost:8080"
-
-
-def test_clients_share_one_tls_context() -> None:
-    # Building one loads the CA bundle (~35 ms of CPU): once per process, not per client.
-    contexts = []
-    for _ in range(2):
-        with ContainerApi("http://api.test") as api:
-            contexts.append(api._http._transport._pool._ssl_context)  # type: ignore[attr-defined]
-    assert contexts[0] is contexts[1] is tls_context(trust_env=False)
 
 
 def test_requests_carry_a_user_agent() -> None:
