@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from cde_runtime.container_api import (
     OutputWriter,
     Process,
 )
-from cde_runtime.container_api.client import _byte_bounded
+from cde_runtime.container_api.client import _byte_bounded, _verify
 from cde_runtime.container_api.errors import parse_retry_after
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
@@ -941,3 +942,13 @@ def test_batches_are_freed_without_waiting_for_the_garbage_collector() -> None:
     finally:
         gc.enable()
     assert left_behind < 5  # of the 501 batches read
+
+
+def test_the_plain_http_sidecar_gets_a_tls_context_that_trusts_no_certificate() -> None:
+    # Skips loading the CA bundle for a client that never speaks TLS, and fails closed if one
+    # is ever attempted: certificates are required, and no CA is there to pass them.
+    context = _verify("http://cde-container-api")
+    assert isinstance(context, ssl.SSLContext)
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert context.get_ca_certs() == []
+    assert _verify("https://api.example.com") is True  # httpx's own verification
