@@ -135,9 +135,10 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
     """Load the settings, connect, run the handler and turn the outcome into an exit code.
 
     Everything the run prints goes through the redaction of cde_runtime.redaction, from the
-    moment the secrets are known.
+    moment the secrets are known; they are forgotten once the run's output is flushed, so runs
+    in one process (tests) do not mask each other's values.
     """
-    with redaction.redacted_std_streams():
+    with redaction.using(), redaction.redacted_std_streams():
         try:
             environment = load_environment()
         except RuntimeEnvironmentError as error:

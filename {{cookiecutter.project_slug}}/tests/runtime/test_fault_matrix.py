@@ -318,8 +318,6 @@ def run_in_process(
         handler = sys.modules[mode.run.__module__]
         for name, value in patches.items():
             patch.setattr(handler, name, value)
-        # Each run starts with no secrets known, as a new process does.
-        patch.setattr(redaction, "_active", redaction.Redactor())
         capsys.readouterr()
         code = cli.main(MODES, [mode.name, *passed.get("args", [])])
         captured = capsys.readouterr()

@@ -89,6 +89,18 @@ def test_an_unexpected_exception_prints_its_masked_traceback_then_one_line(
     assert repr(SECRET)[1:-1] not in err
 
 
+def test_a_run_forgets_its_secrets_when_it_ends(
+    api_url: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Runs in one process (the fault matrix runs hundreds) start with no secrets but their own.
+    monkeypatch.setenv("NAME", "x")
+    monkeypatch.setenv("TOKEN", SECRET)
+    seen: list[tuple[str, ...]] = []
+    assert run(lambda settings, api: seen.append(redaction.active().secrets)) == 0
+    assert seen == [(SECRET,)]
+    assert redaction.active().secrets == ()
+
+
 def test_a_handlers_print_is_masked_on_stdout(
     api_url: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
