@@ -9,7 +9,8 @@ value in every password option (and credentials in the Container API URL), then 
 
 - the exit code, from the rules below (`expected_exit`);
 - the baseline itself: exit 0, nothing on stderr, and every row it read from the Container API
-  arrives (in output or at the channel; a data source's own feed is its tests' business);
+  arrives (in output or at the channel; rows a mode reads from elsewhere, such as a product
+  feed, are its own tests' business);
 - stderr: on failure exactly one `Run failed: ...` line naming the failed call, and nothing else
   (no traceback: these failures are all expected ones); on success nothing, except log lines the
   Container API did not take (a log fault);
