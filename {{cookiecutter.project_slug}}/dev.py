@@ -111,7 +111,18 @@ def call(*command: str | Path) -> int:
     """Run a program of .venv (or Python itself) in the project folder; returns its exit code."""
     # Fixed programs, arguments from this file or from the person typing them: no shell.
     arguments = [str(part) for part in command]
-    return subprocess.run(arguments, cwd=ROOT, env=venv_env(), check=False).returncode  # noqa: S603
+    with subprocess.Popen(arguments, cwd=ROOT, env=venv_env()) as process:  # noqa: S603
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached the program too (one process group): let it finish its own way
+            # (the emulator runner prints its summary) rather than kill it as subprocess.run
+            # would after 0.25 s; a second Ctrl-C stops it at once.
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                process.kill()
+                raise
 
 
 def setup_step(*command: str | Path) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 import dev
+
+PROJECT_ROOT = Path(dev.__file__).resolve().parent
 
 
 @pytest.fixture
@@ -75,3 +81,40 @@ def test_a_failed_uv_download_names_the_certificate_setting(
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     with pytest.raises(dev.SetupError, match="SSL_CERT_FILE"):
         dev.download_uv(tmp_path)
+
+
+# A program that takes its time to finish after Ctrl-C, as the emulator runner does while it
+# prints its summary; it says so on stdout once done.
+SLOW_TO_STOP = """
+import signal, sys, time
+def stop(*_):
+    time.sleep(0.5)
+    print("finished after Ctrl-C", flush=True)
+    sys.exit(130)
+signal.signal(signal.SIGINT, stop)
+print("ready", flush=True)
+time.sleep(30)
+"""
+# dev.py running that program, in a process group of its own so the test can press Ctrl-C.
+DRIVER = """
+import sys
+import dev
+sys.exit(dev.call(sys.executable, "-c", sys.argv[1]))
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Ctrl-C is a POSIX process-group signal here")
+def test_ctrl_c_lets_the_program_finish_its_own_way() -> None:
+    driver = subprocess.Popen(  # noqa: S603 - this interpreter, fixed code
+        [sys.executable, "-c", DRIVER, SLOW_TO_STOP],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert driver.stdout is not None
+    assert driver.stdout.readline() == "ready\n"
+    os.killpg(driver.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+    rest, _ = driver.communicate(timeout=30)
+    assert rest == "finished after Ctrl-C\n"
+    assert driver.returncode == 130
