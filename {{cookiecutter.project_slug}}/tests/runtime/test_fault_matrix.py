@@ -41,11 +41,10 @@ stream by contract, and only reads answer with a `data` list. 502 is run where i
 (count) and on the channel; elsewhere it is the same as 500. `close` has cells only for a mode
 that closes an output (the example modes do not: the platform closes them).
 
-How a mode is pointed at the emulator (`local_options`): required options get a valid value,
-password options the canary; in the channel modes, text options named `...URL` get the
-emulator's channel stand-in (or, without such an option, the handler module's `CHANNEL_URL`);
-elsewhere a required `...URL` option gets the handler module's `SAMPLE_FEED` when it has one.
-Adapt that function if your options need other values for a local run.
+How a mode is pointed at the emulator: the `local_run_for` fixture (emulator/testing.py) gives
+each option a value for a local run, and the matrix then puts the canary in every password
+option. If your options need other values, override that fixture in tests/conftest.py (your
+file) rather than editing this one, so template updates apply cleanly.
 
 Cells run in this process (`cli.main`, the same entry point as `python main.py`) to stay fast;
 `test_a_subprocess_run_matches_the_in_process_run` proves both give the same result.
@@ -71,12 +70,17 @@ import pytest
 
 from cde_runtime import channel_client, cli, redaction
 from cde_runtime.channel_client import MAX_REJECTED_SHARE
-from cde_runtime.mode import CHANNEL_MODES, Mode
-from cde_runtime.options import Option
+from cde_runtime.mode import Mode
 from connector import settings as connector_settings
 from connector.modes import MODES
 from emulator import Emulator, Fault
-from emulator.testing import PROJECT_ROOT, declared_option_names, pass_options, required_values
+from emulator.testing import (
+    PROJECT_ROOT,
+    LocalRun,
+    LocalRunFactory,
+    declared_option_names,
+    pass_options,
+)
 
 # -- the matrix --------------------------------------------------------------------------------
 
@@ -208,29 +212,17 @@ def canary_forms() -> set[str]:
 CANARY_FORMS = canary_forms()
 
 
-def is_text(option: Option) -> bool:
-    return option.field_type in ("input", "textarea")
-
-
-def local_options(mode: Mode[Any], emu_url: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The options for a local run of `mode` against the emulator, and the handler-module
-    attributes to set in-process (see the module docstring)."""
-    handler = sys.modules[mode.run.__module__]
-    options = required_values(mode.settings)
-    patches = {}
-    url_options = [o for o in mode.settings.options() if is_text(o) and o.name.endswith("URL")]
+def local_options(
+    local_run_for: LocalRunFactory, mode: Mode[Any], emu_url: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The options of a local run of `mode` (the `local_run_for` fixture's), with the canary
+    in every password option, and the handler-module attributes to set."""
+    local = local_run_for(mode, emu_url)
+    options = dict(local.options)
     for option in mode.settings.options():
         if option.field_type == "password":
             options[option.name] = CANARY
-    if mode.name in CHANNEL_MODES:
-        channel = f"{emu_url}/channel"
-        options.update(dict.fromkeys((o.name for o in url_options), channel))
-        if not url_options and hasattr(handler, "CHANNEL_URL"):
-            patches["CHANNEL_URL"] = channel
-    elif hasattr(handler, "SAMPLE_FEED"):
-        feed = str(handler.SAMPLE_FEED)
-        options.update({o.name: feed for o in url_options if o.required})
-    return options, patches
+    return options, dict(local.patches)
 
 
 # -- running one cell ----------------------------------------------------------------------------
@@ -304,11 +296,15 @@ def timeouts(faults: list[Fault]) -> Iterator[dict[str, str]]:
 
 
 def run_in_process(
-    mode: Mode[Any], root: Path, faults: list[Fault], capsys: pytest.CaptureFixture[str]
+    mode: Mode[Any],
+    root: Path,
+    faults: list[Fault],
+    capsys: pytest.CaptureFixture[str],
+    local_run_for: LocalRunFactory,
 ) -> Observed:
     """Run `mode` as `python main.py <mode>` would, in this process."""
     emu = start_emulator(root, faults)
-    options, patches = local_options(mode, emu.url)
+    options, patches = local_options(local_run_for, mode, emu.url)
     with pytest.MonkeyPatch.context() as patch, timeouts(faults) as timeout_env:
         for name in declared_option_names() | set(RUNTIME) | {"CONTAINER_API_READ_TIMEOUT"}:
             patch.delenv(name, raising=False)
@@ -433,11 +429,14 @@ def baseline(
     baselines: dict[str, Observed],
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
+    local_run_for: LocalRunFactory,
 ) -> Observed:
     """The mode's fault-free run, checked: it exits 0 quietly and rows out equal rows in."""
     name = request.node.callspec.params["mode"]
     if name not in baselines:
-        observed = run_in_process(MODES[name], tmp_path_factory.mktemp(name), [], capsys)
+        observed = run_in_process(
+            MODES[name], tmp_path_factory.mktemp(name), [], capsys, local_run_for
+        )
         assert (observed.code, observed.err) == (0, ""), observed.err
         read = input_ids(observed)
         if read and observed.output:
@@ -484,6 +483,7 @@ def test_fault_matrix(
     baseline: Observed,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    local_run_for: LocalRunFactory,
 ) -> None:
     """Every cell of one mode and one fault; the failure message lists every broken cell."""
     reads_input = "input" in baseline.served
@@ -493,7 +493,7 @@ def test_fault_matrix(
         for always in cells(kind, fault, reads_input) if made else []:
             # The middle call of its kind: work done before the fault and after it both show.
             injected = Fault(kind=kind, n=(made + 1) // 2, action=fault, repeat=always)
-            observed = run_in_process(MODES[mode], tmp_path, [injected], capsys)
+            observed = run_in_process(MODES[mode], tmp_path, [injected], capsys, local_run_for)
             expected = expected_exit(kind, fault, always, reads_input)
             broken = problems(observed, baseline, kind, injected, expected)
             TALLY.count(mode, kind, fault, failed=bool(broken))
@@ -520,17 +520,18 @@ def test_a_subprocess_run_matches_the_in_process_run(
     tmp_path_factory: pytest.TempPathFactory,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    local_run_for: LocalRunFactory,
 ) -> None:
     """The matrix runs in-process; `python main.py` must give the same result for a cell."""
     name = sorted(MODES)[0]
     mode = MODES[name]
-    calls = run_in_process(mode, tmp_path_factory.mktemp(name), [], capsys).calls
+    calls = run_in_process(mode, tmp_path_factory.mktemp(name), [], capsys, local_run_for).calls
     kind = next(k for k in CALL_KINDS if k != "log" and calls[k])
     fault = Fault(kind=kind, n=1, action="429,retry-after=0" if survived else "500")
-    inside = run_in_process(mode, tmp_path / "in", [fault], capsys)
+    inside = run_in_process(mode, tmp_path / "in", [fault], capsys, local_run_for)
 
     emu = start_emulator(tmp_path / "sub", [fault])
-    options, patches = local_options(mode, emu.url)
+    options, patches = local_options(local_run_for, mode, emu.url)
     env = {key: value for key, value in os.environ.items() if key not in declared_option_names()}
     passed = pass_options(options, {**env, **RUNTIME, "CONTAINER_API_URL": api_url(emu)})
     main = ["main.py"]
@@ -554,3 +555,14 @@ def test_a_subprocess_run_matches_the_in_process_run(
     assert sorted(delivered(outside)) == sorted(delivered(inside))
     assert [log["level"] for log in outside.logs] == [log["level"] for log in inside.logs]
     assert not leaks(outside)
+
+
+def test_the_matrix_takes_its_option_values_from_the_local_run_for_fixture() -> None:
+    """Authors adapt the matrix by overriding `local_run_for`: its values must be the ones used,
+    with only the password options replaced by the canary."""
+    mode = MODES[sorted(MODES)[0]]
+    given = LocalRun(options={"SOME_OPTION": "from the fixture"}, patches={"CONSTANT": 1})
+    options, patches = local_options(lambda _mode, _url: given, mode, "http://emulator")
+    passwords = {o.name for o in mode.settings.options() if o.field_type == "password"}
+    assert options == {"SOME_OPTION": "from the fixture", **dict.fromkeys(passwords, CANARY)}
+    assert patches == {"CONSTANT": 1}
