@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -87,6 +90,32 @@ def test_an_unexpected_exception_prints_its_masked_traceback_then_one_line(
     assert err.splitlines()[-1].startswith("Run failed: unexpected KeyError: ")
     assert SECRET not in err
     assert repr(SECRET)[1:-1] not in err
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_the_run_with_one_line_and_its_exit_code(
+    stop: signal.Signals, api_url: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # The platform stops a container with SIGTERM: Python's default would end the process
+    # without a word (and without writing the feedback recorded so far).
+    monkeypatch.setenv("NAME", "x")
+    before = signal.getsignal(stop)
+    unwound: list[str] = []
+
+    def stopped_midway(settings: Any, api: ContainerApi) -> None:
+        try:
+            os.kill(os.getpid(), stop)
+            time.sleep(5)  # the signal interrupts this at once
+        except Exception:  # a handler's catch-all must not swallow the stop
+            unwound.append("swallowed")
+        finally:
+            unwound.append("finally")
+
+    assert run(stopped_midway) == 128 + stop
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"Run failed: stopped by {stop.name} before the run finished"]
+    assert unwound == ["finally"]
+    assert signal.getsignal(stop) == before  # the run's handlers are gone with the run
 
 
 def test_a_run_forgets_its_secrets_when_it_ends(
