@@ -97,9 +97,18 @@ def next_steps(answers: dict[str, Any], project: Path) -> str:
     )
 
 
+def shown_path(answers: dict[str, Any], project: Path) -> Path:
+    """The project's folder as the user can reach it.
+
+    cruft (the only one to add `_commit`) renders into a temporary folder and then moves the
+    project to where it was run: name the folder alone, as copier names what was typed.
+    """
+    return Path(project.name) if "_commit" in answers else project
+
+
 def main(answers: dict[str, Any]) -> int:
     remove_files_of(Path.cwd(), unused_owners(answers))
-    print(next_steps(answers, Path.cwd()))
+    print(next_steps(answers, shown_path(answers, Path.cwd())))
     notes = update_notes(answers)
     if notes:
         # A delimited block of its own, so other next steps printed around it stay readable.

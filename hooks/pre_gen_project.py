@@ -32,6 +32,7 @@ OPTION_NAME_RE = r"^[A-Za-z][A-Za-z0-9_-]*\Z"
 COLUMN_PREFIX_RE = r"^___[A-Za-z]+\Z"
 MAX_USAGE_RE = r"^[1-9][0-9]*\Z"
 EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z"
+SECRET_DEFAULT = "is a password with a default"
 # Environment variables and flags the runtime or the interpreter owns; an option
 # with one of these names would silently change how the connector runs.
 RESERVED_PREFIXES = ("container_api_", "python")
@@ -231,7 +232,7 @@ def spec_errors(where: str, spec: Any) -> list[str]:
         errors.append(f'{where} is a checkbox: its default must be "0" or "1". Example: 0')
     if field_type == "password" and default:
         errors.append(
-            f"{where} is a password with a default: secrets must never be stored in answers "
+            f"{where} {SECRET_DEFAULT}: secrets must never be stored in answers "
             'files. Example: "default": ""'
         )
     return errors
@@ -299,6 +300,15 @@ def main(answers: dict[str, Any]) -> int:
         print(f"ERROR: {error}", file=sys.stderr)
     if errors:
         print("Nothing was generated. Fix the answers above and run again.", file=sys.stderr)
+    if "_commit" not in answers and any(SECRET_DEFAULT in error for error in errors):
+        # Plain cookiecutter saves the answers to its replay file before any hook runs (cruft,
+        # which adds `_commit`, does not): the secret is on disk already, so say where.
+        print(
+            "cookiecutter has already saved these answers, that secret included, to its replay "
+            "folder (~/.cookiecutter_replay/ unless your cookiecutter config names another "
+            "replay_dir): delete the template's .json file there.",
+            file=sys.stderr,
+        )
     return 1 if errors else 0
 
 

@@ -335,9 +335,11 @@ def test_copier_repo_takes_a_release_and_the_weekly_check_follows(
 
 
 def test_cruft_repo_takes_a_release_and_the_weekly_check_follows(
-    tmp_path: Path, template_repo: Path
+    tmp_path: Path, template_repo: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     project = cruft_create(template_repo, tmp_path / "out", "v0.2.0")
+    # cruft renders in a temporary folder: the next steps name the folder it moved the project to.
+    assert f"\n  cd {project.name}\n" in capfd.readouterr().out
     author_edits(project)
 
     outdated = weekly_check(project)

@@ -252,3 +252,44 @@ def test_option_text_that_is_not_json_is_refused_by_both_tools_and_writes_nothin
     with pytest.raises(FailedHookException):
         bake_cookiecutter(for_cookiecutter(answers), tmp_path / "cookiecutter")
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_a_refused_password_default_names_the_replay_file_cookiecutter_already_wrote(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from cookiecutter.exceptions import FailedHookException
+    from cookiecutter.main import cookiecutter
+
+    from tests.bake import TEMPLATE
+
+    replay = tmp_path / "replay"
+    config = tmp_path / "config.yml"
+    config.write_text(f"replay_dir: {replay}\ncookiecutters_dir: {tmp_path / 'clones'}\n")
+    secret = "s3cr%t#-9f8e7d"
+    options = {"CHANNEL_TOKEN": {"type": "password", "default": secret}}
+    with pytest.raises(FailedHookException):
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            extra_context={"mode_export": True, "export_options": options},
+            output_dir=str(tmp_path / "out"),
+            config_file=str(config),
+        )
+
+    # The claim the message makes: the secret is on disk before any hook could refuse it.
+    [saved] = replay.iterdir()
+    assert secret in saved.read_text(encoding="utf-8")
+    err = capfd.readouterr().err
+    assert "is a password with a default" in err
+    assert "delete the template's .json file there" in err
+    assert secret not in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_replay_note_is_for_plain_cookiecutter_only(capsys: pytest.CaptureFixture[str]) -> None:
+    options = {"CHANNEL_TOKEN": {"type": "password", "default": "x"}}
+    answers = {**defaults(), "mode_export": True, "export_options": options}
+    assert hook.main({**answers, "_commit": "0" * 40}) == 1  # cruft writes no replay file
+    assert "replay" not in capsys.readouterr().err
+    assert hook.main({**defaults(), "project_slug": "Bad Slug"}) == 1
+    assert "replay" not in capsys.readouterr().err

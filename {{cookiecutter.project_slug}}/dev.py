@@ -44,6 +44,13 @@ class SetupError(Exception):
     """A step of the setup failed; the message says what to do."""
 
 
+# Python (urllib) and uv both read these; without them a TLS-inspecting proxy fails every download.
+NETWORK_HINT = (
+    "behind a proxy, set HTTPS_PROXY, and if it inspects TLS (a certificate error above), also"
+    " SSL_CERT_FILE=<its CA bundle>; then run the command again."
+)
+
+
 def locked_uv_wheels() -> list[dict[str, Any]]:
     """The builds of the uv that uv.lock pins (its dev group), with their URLs and hashes."""
     import tomllib  # imported late: main() first tells Python 3.10 and older to upgrade
@@ -87,7 +94,8 @@ def download_uv(folder: Path) -> Path:
             content = response.read()
     except OSError as error:
         raise SetupError(
-            f"Could not download uv from PyPI ({error}): check the internet connection."
+            f"Could not download uv from PyPI ({error}): check the internet connection;"
+            f" {NETWORK_HINT}"
         ) from error
     if "sha256:" + hashlib.sha256(content).hexdigest() != wheel["hash"]:
         raise SetupError(f"The download of {wheel['url']} does not match uv.lock's hash.")
@@ -103,7 +111,18 @@ def call(*command: str | Path) -> int:
     """Run a program of .venv (or Python itself) in the project folder; returns its exit code."""
     # Fixed programs, arguments from this file or from the person typing them: no shell.
     arguments = [str(part) for part in command]
-    return subprocess.run(arguments, cwd=ROOT, env=venv_env(), check=False).returncode  # noqa: S603
+    with subprocess.Popen(arguments, cwd=ROOT, env=venv_env()) as process:  # noqa: S603
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached the program too (one process group): let it finish its own way
+            # (the emulator runner prints its summary) rather than kill it as subprocess.run
+            # would after 0.25 s; a second Ctrl-C stops it at once.
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                process.kill()
+                raise
 
 
 def setup_step(*command: str | Path) -> None:
@@ -127,7 +146,11 @@ def install_uv() -> None:
     with tempfile.TemporaryDirectory(prefix="uv-") as folder:
         uv = download_uv(Path(folder))
         # --frozen: exactly what the lock says, even while pyproject.toml is being edited.
-        setup_step(uv, "sync", "--frozen", "--quiet", "--python", sys.executable)
+        command = (uv, "sync", "--frozen", "--quiet", "--python", sys.executable)
+        if call(*command) != 0:
+            raise SetupError(
+                f"Could not create {VENV.name} from uv.lock (see above); {NETWORK_HINT}"
+            )
 
 
 def sync() -> None:
@@ -142,14 +165,22 @@ def sync() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run a mode against the local Container API emulator")
-    run.add_argument("mode")
-    commands.add_parser("test", help="run the tests")
+    # No help of their own: `run --help` and `test --help` show the emulator runner's and pytest's.
+    commands.add_parser(
+        "run",
+        add_help=False,
+        help="run a mode against the local Container API emulator (`run --help`: its options)",
+    )
+    commands.add_parser("test", add_help=False, help="run the tests (arguments go to pytest)")
     lock = commands.add_parser("lock", help="update uv.lock and requirements.txt")
     lock.add_argument("--upgrade", action="store_true", help="move every pin to its newest")
     commands.add_parser("sync", help="only make .venv match uv.lock")
-    # Arguments dev.py does not know go on unchanged to the emulator runner or to pytest.
-    args, passed_on = parser.parse_known_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Everything after `run` or `test` (--help included) goes unchanged to the emulator runner or
+    # to pytest, in any order: `run --fault write:1:503 export` works as well as `run export ...`.
+    passing = argv[:1] in (["run"], ["test"])
+    args, passed_on = parser.parse_known_args(argv[:1] if passing else argv)
+    passed_on = argv[1:] if passing else passed_on
     if passed_on and args.command not in ("run", "test"):
         parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py is what runs before any check can
@@ -161,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             setup_step(UV, "--quiet", *EXPORT)
         sync()
         if args.command == "run":
-            return call(PYTHON, "-m", "emulator", "run", args.mode, *passed_on)
+            return call(PYTHON, "-m", "emulator", "run", *passed_on)
         if args.command == "test":
             return call(PYTHON, "-m", "pytest", *passed_on)
     except SetupError as error:

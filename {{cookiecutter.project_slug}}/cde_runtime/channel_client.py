@@ -40,6 +40,7 @@ from cde_runtime.container_api.errors import parse_retry_after
 from cde_runtime.errors import RunFailed
 from cde_runtime.redaction import redact
 from cde_runtime.sending import InFlightLimit, send_in_order
+from cde_runtime.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class ChannelClient:
             timeout=TIMEOUT,
             limits=limits,
             transport=transport,
+            verify=tls_context(),
         )
 
     def close(self) -> None:

@@ -5,6 +5,8 @@ Exit codes (what the platform records for the run):
     1  run failed: bad configuration, Container API error, handler failure (one line on stderr;
        an unexpected exception also prints its traceback above that line, secrets masked)
     2  usage error: unknown mode, a malformed argument
+    130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM (the platform stopping the container) before
+       the run finished: one line on stderr; feedback already recorded is still written
 
 Environment variables the runtime reads (never options of the connector): see
 cde_runtime/environment.py (CONTAINER_API_URL, LOG_LEVEL, ...).
@@ -21,10 +23,14 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from pydantic import ValidationError
@@ -135,9 +141,10 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
     """Load the settings, connect, run the handler and turn the outcome into an exit code.
 
     Everything the run prints goes through the redaction of cde_runtime.redaction, from the
-    moment the secrets are known.
+    moment the secrets are known; they are forgotten once the run's output is flushed, so runs
+    in one process (tests) do not mask each other's values.
     """
-    with redaction.redacted_std_streams():
+    with redaction.using(), redaction.redacted_std_streams():
         try:
             environment = load_environment()
         except RuntimeEnvironmentError as error:
@@ -163,7 +170,11 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
                     ", ".join(ignored),
                 )
             try:
-                mode.run(settings, api)
+                with stops_as_interrupts():
+                    mode.run(settings, api)
+            except Stopped as stop:
+                fail(f"stopped by {stop.signal_name} before the run finished")
+                return 128 + stop.signal_number
             except RunFailed as error:
                 return fail(str(error))
             except ContainerApiUnavailable as error:
@@ -178,12 +189,48 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
     return EXIT_OK
 
 
+class Stopped(BaseException):
+    """The process was asked to stop (SIGINT, SIGTERM) while the handler ran.
+
+    A BaseException, as KeyboardInterrupt is, so a handler's `except Exception` does not swallow
+    it; context managers still unwind, so feedback already recorded is written.
+    """
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+        self.signal_name = signal.Signals(signal_number).name
+
+
+@contextmanager
+def stops_as_interrupts() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into `Stopped` while the handler runs, then restore the handlers.
+
+    Without this, SIGTERM (how a container is stopped) ends Python at once, and SIGINT ends it
+    with a KeyboardInterrupt traceback instead of the run's one line.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers (a run inside a test's thread)
+        return
+
+    def stop(number: int, _frame: FrameType | None) -> None:
+        raise Stopped(number)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def connect(environment: RuntimeEnvironment, max_attempts: int | None = None) -> ContainerApi:
     """The Container API client, tuned by the CONTAINER_API_* variables (tests keep them small)."""
     return ContainerApi(
         environment.api_url,
         max_attempts=max_attempts or environment.max_attempts,
         read_timeout=environment.read_timeout,
+        backoff=environment.backoff,
         max_write_bytes=environment.max_write_bytes,
     )
 

@@ -6,6 +6,8 @@ unset, so the defaults are the production values. Local runs and tests change th
     CONTAINER_API_URL              where the Container API listens (default http://cde-container-api)
     CONTAINER_API_MAX_ATTEMPTS     tries per Container API call, 1 to 20 (default 5)
     CONTAINER_API_READ_TIMEOUT     seconds to wait for an answer, more than 0 (default 3600)
+    CONTAINER_API_BACKOFF          seconds before the first retry, 0 to 60 (default 0.5); later
+                                   retries wait twice as long each, plus jitter
     CONTAINER_API_MAX_WRITE_BYTES  bytes of JSON per write request, at least 1024 (default 1000000)
     LOG_LEVEL                      debug, info, warning or error (default info)
     CDE_LOCAL_RUN                  1 on a local run: `python -m emulator run` and the test
@@ -36,6 +38,7 @@ _ACCEPTS = {
     "CONTAINER_API_URL": "an http:// or https:// URL such as http://127.0.0.1:8080",
     "CONTAINER_API_MAX_ATTEMPTS": "a whole number from 1 to 20",
     "CONTAINER_API_READ_TIMEOUT": "a number of seconds greater than 0",
+    "CONTAINER_API_BACKOFF": "a number of seconds from 0 to 60",
     "CONTAINER_API_MAX_WRITE_BYTES": "a whole number of bytes, at least 1024",
     "LOG_LEVEL": "debug, info, warning or error",
     LOCAL_RUN_VARIABLE: "1 (a local run) or 0",
@@ -50,6 +53,7 @@ class RuntimeEnvironment(BaseModel):
     api_url: str = Field(DEFAULT_BASE_URL, alias="CONTAINER_API_URL")
     max_attempts: int = Field(5, ge=1, le=20, alias="CONTAINER_API_MAX_ATTEMPTS", strict=False)
     read_timeout: float = Field(3600.0, gt=0, alias="CONTAINER_API_READ_TIMEOUT")
+    backoff: float = Field(0.5, ge=0, le=60, alias="CONTAINER_API_BACKOFF")
     max_write_bytes: int = Field(MAX_WRITE_BYTES, ge=1024, alias="CONTAINER_API_MAX_WRITE_BYTES")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", alias="LOG_LEVEL")
     local_run: Literal["0", "1"] = Field("0", alias="CDE_LOCAL_RUN")

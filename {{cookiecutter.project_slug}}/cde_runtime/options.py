@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ExecutionMode = Literal["environment_variables", "command_line_arguments"]
@@ -159,18 +160,49 @@ class ConnectorSettings(BaseSettings):
             return (init_settings,)
         return (init_settings, _Options(settings_cls, os.environ))
 
+    @classmethod
+    def _declared(cls, info: ValidationInfo) -> Option | None:
+        field = cls.model_fields.get(info.field_name or "")
+        declared = [m for m in field.metadata if isinstance(m, Option)] if field else []
+        return declared[0] if declared else None
+
     @field_validator("*", mode="before")
     @classmethod
     def _refuse_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
         """A password still holding a line break or tab after trimming cannot be meant."""
-        field = cls.model_fields.get(info.field_name or "")
-        declared = [m for m in field.metadata if isinstance(m, Option)] if field else []
-        is_password = bool(declared) and declared[0].field_type == "password"
+        declared = cls._declared(info)
+        is_password = declared is not None and declared.field_type == "password"
         if is_password and isinstance(value, str) and has_control_characters(value):
             # The message names no value: this is a secret.
             raise ValueError(
                 "it holds control characters (a line break or tab pasted with it?); "
                 "enter the value again without them"
+            )
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _keep_selects_to_their_choices(cls, value: Any, info: ValidationInfo) -> Any:
+        """Selects read the same whatever their annotation says.
+
+        The generated fields are `Literal[...]` and, for select_multiple, a list that splits
+        comma-separated text; a field added by hand as plain `str` or `list[str]` gets the
+        same splitting and the same check against its choices here.
+        """
+        declared = cls._declared(info)
+        if declared is None or declared.field_type not in ("select", "select_multiple"):
+            return value
+        if declared.field_type == "select_multiple":
+            value = split_list(value)
+        chosen = value if isinstance(value, list) else [value]
+        if declared.choices and any(
+            isinstance(item, str) and item not in declared.choices for item in chosen
+        ):
+            *others, last = [repr(choice) for choice in declared.choices]
+            expected = f"{', '.join(others)} or {last}" if others else last
+            # The same error as a Literal field's, so the message names the accepted values.
+            raise PydanticCustomError(
+                "literal_error", "Input should be {expected}", {"expected": expected}
             )
         return value
 

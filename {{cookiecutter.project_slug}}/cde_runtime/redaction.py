@@ -175,8 +175,10 @@ def redact(text: str) -> str:
 
 
 @contextmanager
-def using(secrets: Iterable[str]) -> Iterator[Redactor]:
-    """Register secrets for a block only (tests; the CLI registers for the whole process)."""
+def using(secrets: Iterable[str] = ()) -> Iterator[Redactor]:
+    """Register secrets for a block only: those registered inside it (these, and any `register`
+    call) are forgotten when it ends. The CLI wraps each run in one, so a process that runs
+    several (a test session) starts each with no secrets but its own."""
     global _active
     previous = _active
     register(secrets)

@@ -144,3 +144,8 @@ class FaultPlan:
             ]
             self.fired.extend(hit for hit in hits if hit not in self.fired)
             return hits
+
+    def count(self, kind: str) -> int:
+        """Requests of `kind` seen so far (faulted ones included)."""
+        with self._lock:
+            return self._counts[kind]

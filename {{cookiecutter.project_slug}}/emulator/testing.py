@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,45 @@ def pass_options(
     return {"env": {**(env or {}), **options}}
 
 
+@dataclass(frozen=True)
+class LocalRun:
+    """How a test points a mode at the emulator: its option values, and attributes to set on
+    the mode's handler module before it runs (for a constant such as a channel's URL)."""
+
+    options: dict[str, str]
+    patches: dict[str, Any] = field(default_factory=dict)
+
+
+LocalRunFactory = Callable[[Any, str], LocalRun]
+
+
+def local_run(mode: Any, emulator_url: str) -> LocalRun:
+    """A local run of `mode` (a cde_runtime `Mode`) against the emulator at `emulator_url`.
+
+    Required options get a valid value. In the channel modes, text options named `...URL` get
+    the emulator's channel stand-in (without such an option, the handler module's `CHANNEL_URL`
+    is set); elsewhere a required `...URL` option gets the handler module's `SAMPLE_FEED`.
+    """
+    from cde_runtime.mode import CHANNEL_MODES
+
+    handler = sys.modules[mode.run.__module__]
+    options = required_values(mode.settings)
+    patches: dict[str, Any] = {}
+    urls = [
+        o
+        for o in mode.settings.options()
+        if o.field_type in ("input", "textarea") and o.name.endswith("URL")
+    ]
+    if mode.name in CHANNEL_MODES:
+        channel = f"{emulator_url}/channel"
+        options.update(dict.fromkeys((o.name for o in urls), channel))
+        if not urls and hasattr(handler, "CHANNEL_URL"):
+            patches["CHANNEL_URL"] = channel
+    elif hasattr(handler, "SAMPLE_FEED"):
+        options.update({o.name: str(handler.SAMPLE_FEED) for o in urls if o.required})
+    return LocalRun(options, patches)
+
+
 def _write_jsonl(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
     lines = (json.dumps(dict(row), ensure_ascii=False) + "\n" for row in rows)
     path.write_text("".join(lines), encoding="utf-8")
@@ -133,6 +173,22 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
     yield start
     for emu in started:
         emu.stop()
+
+
+@pytest.fixture
+def local_run_for() -> LocalRunFactory:
+    """`local_run_for(mode, emulator_url)`: the option values with which a template-owned test
+    (the fault matrix) runs `mode` locally. The default (`local_run`) guesses from option types
+    and names; if your options need other values, override this fixture in tests/conftest.py:
+
+        @pytest.fixture
+        def local_run_for() -> LocalRunFactory:
+            def values(mode, emulator_url):
+                run = local_run(mode, emulator_url)
+                return LocalRun({**run.options, "REGION": "eu"}, run.patches)
+            return values
+    """
+    return local_run
 
 
 @pytest.fixture

@@ -785,7 +785,17 @@ class _CountedFetch:
         if self.expected is None:
             # Counted before the first read: the count does not depend on the cursor.
             self.expected = self.api.count(self.type)
-        batch = self.fetch()
+        try:
+            batch = self.fetch()
+        except InputNotProvided as error:
+            # The platform just counted this stream: "not provided" now is a wrong answer, not
+            # an empty stream (which a delta export would skip, losing its products).
+            raise IncompleteInput(
+                f"the {self.type} stream could not be read although the platform counts "
+                f"{self.expected} rows ({error}); failing the run so no product is lost",
+                method=error.method,
+                path=error.path,
+            ) from error
         self.delivered += len(batch)
         if not batch and self.delivered != self.expected:
             raise IncompleteInput(

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from cde_runtime import ContainerApi, ContainerApiError, RunFailed, redaction
-from cde_runtime.channel_client import MAX_REJECTED_SHARE, ChannelError, ExportReport, Result
+from cde_runtime.channel_client import (
+    MAX_REJECTED_SHARE,
+    ChannelClient,
+    ChannelError,
+    ExportReport,
+    Result,
+)
+from cde_runtime.tls import tls_context
 from emulator.testing import EmulatorFactory
 
 
@@ -82,3 +89,12 @@ def test_a_token_the_channel_echoes_is_masked_in_the_feedback_file(
     assert emu.output_rows("feedback") == [
         {"id": "1", "status": "error", "message": "invalid token '*****' for 1"}
     ]
+
+
+def test_channel_clients_share_one_tls_context() -> None:
+    # Building one loads the CA bundle (~35 ms of CPU): once per process, not once per client.
+    contexts = []
+    for _ in range(2):
+        with ChannelClient("https://channel.test") as channel:
+            contexts.append(channel._http._transport._pool._ssl_context)  # type: ignore[attr-defined]
+    assert contexts[0] is contexts[1] is tls_context()

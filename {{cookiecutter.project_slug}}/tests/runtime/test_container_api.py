@@ -491,6 +491,16 @@ def test_an_empty_or_null_batch_before_the_count_is_reached_raises(end: dict[str
         list(make_api(server).read(batch_size=2))
 
 
+@pytest.mark.parametrize("stream", ["new", "input"])
+def test_a_counted_stream_that_answers_not_provided_is_incomplete_not_empty(stream: str) -> None:
+    # Found by the fault matrix: a delta export read "not provided" as an empty stream and
+    # exited 0 without the stream's products. After a count the stream exists, so it is a fault.
+    not_provided = reply(404, {"message": "Requested file not provided."})
+    server = Server(reply(200, {"data": {"count": 3}}), reply(200, {"data": rows(2)}), not_provided)
+    with pytest.raises(IncompleteInput, match=f"the {stream} stream could not be read although"):
+        list(make_api(server).read(stream, batch_size=2))
+
+
 def test_a_stream_with_more_rows_than_counted_raises() -> None:
     with pytest.raises(IncompleteInput, match="ended after 5 rows but the platform counts 4"):
         list(make_api(InputFile(rows(5), count=4)).read(batch_size=2))

@@ -75,7 +75,8 @@ def test_docs_hold_every_row_describe_prints() -> None:
 
     for mode, rows in tables_by_mode(render()).items():
         missing = [row for row in rows if row not in documented[mode]]
-        assert not missing, f"docs/dev-portal.md lacks, under mode {mode}: {missing}"
+        where = f"docs/dev-portal.md lacks, under mode {mode}"
+        assert not missing, f"{where}: {missing}; run {WRITE_COMMAND}"
 
 
 def test_documented_options_are_the_declared_options() -> None:
@@ -83,7 +84,8 @@ def test_documented_options_are_the_declared_options() -> None:
     declared = options_by_mode(render())
 
     for mode, options in declared.items():
-        assert list(documented[mode]) == list(options), f"options of mode {mode} differ"
+        differ = f"the options of mode {mode} differ: run {WRITE_COMMAND}"
+        assert list(documented[mode]) == list(options), differ
         for name, row in options.items():
             doc_row = documented[mode][name]
             assert doc_row[:-1] == row[:-1], f"{mode} option {name}"

@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -89,6 +92,44 @@ def test_an_unexpected_exception_prints_its_masked_traceback_then_one_line(
     assert repr(SECRET)[1:-1] not in err
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_the_run_with_one_line_and_its_exit_code(
+    stop: signal.Signals, api_url: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # The platform stops a container with SIGTERM: Python's default would end the process
+    # without a word (and without writing the feedback recorded so far).
+    monkeypatch.setenv("NAME", "x")
+    before = signal.getsignal(stop)
+    unwound: list[str] = []
+
+    def stopped_midway(settings: Any, api: ContainerApi) -> None:
+        try:
+            os.kill(os.getpid(), stop)
+            time.sleep(5)  # the signal interrupts this at once
+        except Exception:  # a handler's catch-all must not swallow the stop
+            unwound.append("swallowed")
+        finally:
+            unwound.append("finally")
+
+    assert run(stopped_midway) == 128 + stop
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"Run failed: stopped by {stop.name} before the run finished"]
+    assert unwound == ["finally"]
+    assert signal.getsignal(stop) == before  # the run's handlers are gone with the run
+
+
+def test_a_run_forgets_its_secrets_when_it_ends(
+    api_url: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Runs in one process (the fault matrix runs hundreds) start with no secrets but their own.
+    monkeypatch.setenv("NAME", "x")
+    monkeypatch.setenv("TOKEN", SECRET)
+    seen: list[tuple[str, ...]] = []
+    assert run(lambda settings, api: seen.append(redaction.active().secrets)) == 0
+    assert seen == [(SECRET,)]
+    assert redaction.active().secrets == ()
+
+
 def test_a_handlers_print_is_masked_on_stdout(
     api_url: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -110,6 +151,8 @@ def test_a_handlers_print_is_masked_on_stdout(
         ("CONTAINER_API_MAX_ATTEMPTS", "abc", "a whole number from 1 to 20"),
         ("CONTAINER_API_MAX_ATTEMPTS", "0", "a whole number from 1 to 20"),
         ("CONTAINER_API_READ_TIMEOUT", "-1", "a number of seconds greater than 0"),
+        ("CONTAINER_API_BACKOFF", "-0.5", "a number of seconds from 0 to 60"),
+        ("CONTAINER_API_BACKOFF", "soon", "a number of seconds from 0 to 60"),
         ("CONTAINER_API_URL", "cde-container-api:80", "an http:// or https:// URL"),
         ("CONTAINER_API_URL", "http://host:port", "an http:// or https:// URL"),
         ("CONTAINER_API_MAX_WRITE_BYTES", "10", "at least 1024"),
@@ -150,6 +193,22 @@ def test_runtime_variables_mask_credentials_in_their_error_line() -> None:
 def test_empty_runtime_variables_take_their_defaults() -> None:
     environment = load_environment({"CONTAINER_API_MAX_ATTEMPTS": "", "LOG_LEVEL": " "})
     assert (environment.max_attempts, environment.log_level) == (5, "info")
+
+
+def test_the_retry_backoff_reaches_the_container_api_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, Any] = {}
+    real = ContainerApi
+
+    def recording(*args: Any, **kwargs: Any) -> ContainerApi:
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "ContainerApi", recording)
+    assert load_environment({}).backoff == 0.5
+    cli.connect(load_environment({"CONTAINER_API_BACKOFF": "0"})).close()
+    assert seen["backoff"] == 0
 
 
 def test_an_unreachable_api_at_the_default_address_says_how_to_run_locally() -> None:

@@ -151,3 +151,47 @@ def test_every_mode_reads_options_in_the_execution_mode_chosen_for_this_connecto
     mode: str,
 ) -> None:
     assert MODES[mode].settings.execution_mode == EXECUTION_MODE
+
+
+class HandWrittenSettings(ConnectorSettings):
+    """Selects added by hand with plain annotations, as an author may write them."""
+
+    execution_mode: ClassVar[ExecutionMode] = "environment_variables"
+
+    region: str = option("REGION", "select", default="eu", choices=["eu", "us", "asia"])
+    markets: list[str] = option("MARKETS", "select_multiple", choices=["de", "fr", "it"])
+
+
+@pytest.mark.parametrize("value", ['["de", "it"]', "de, it", "de,it"])
+def test_a_select_multiple_typed_list_of_str_splits_like_the_generated_fields(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MARKETS", value)
+    loaded = HandWrittenSettings.load([])
+    assert isinstance(loaded, HandWrittenSettings)
+    assert loaded.markets == ["de", "it"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("REGION", "mars", "'eu', 'us' or 'asia'"),
+        ("MARKETS", "de,xx", "'de', 'fr' or 'it'"),
+    ],
+)
+def test_hand_written_selects_keep_to_their_choices(
+    name: str, value: str, accepted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as error:
+        HandWrittenSettings.load([])
+    message = settings_error_message(error.value, HandWrittenSettings)
+    assert f"option {name} is invalid (accepted values: {accepted})" in message
+    assert value not in message
+
+
+def test_a_broken_json_list_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARKETS", '["de"')
+    with pytest.raises(ValidationError) as error:
+        HandWrittenSettings.load([])
+    assert "option MARKETS is invalid" in settings_error_message(error.value, HandWrittenSettings)
