@@ -16,6 +16,7 @@ from cde_runtime.container_api import (
 )
 from cde_runtime.environment import is_local_run
 from cde_runtime.errors import RunFailed
+from cde_runtime.fetching import get_with_retries
 from cde_runtime.logs import SUCCESS, Progress
 from cde_runtime.mode import Mode
 from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
@@ -41,6 +42,7 @@ __all__ = [
     "RowReader",
     "RunFailed",
     "chunked",
+    "get_with_retries",
     "is_local_run",
     "option",
     "read_ahead",

@@ -99,7 +99,8 @@ def local_run(mode: Any, emulator_url: str) -> LocalRun:
 
     Required options get a valid value. In the channel modes, text options named `...URL` get
     the emulator's channel stand-in (without such an option, the handler module's `CHANNEL_URL`
-    is set); elsewhere a required `...URL` option gets the handler module's `SAMPLE_FEED`.
+    is set); in the other modes they get its product feed stand-in (`/feed`: start the emulator
+    with `feed=[...]`).
     """
     from cde_runtime.mode import CHANNEL_MODES
 
@@ -116,8 +117,8 @@ def local_run(mode: Any, emulator_url: str) -> LocalRun:
         options.update(dict.fromkeys((o.name for o in urls), channel))
         if not urls and hasattr(handler, "CHANNEL_URL"):
             patches["CHANNEL_URL"] = channel
-    elif hasattr(handler, "SAMPLE_FEED"):
-        options.update({o.name: str(handler.SAMPLE_FEED) for o in urls if o.required})
+    else:
+        options.update(dict.fromkeys((o.name for o in urls), f"{emulator_url}/feed"))
     return LocalRun(options, patches)
 
 

@@ -22,7 +22,9 @@ Where the products come from:
   the run: importing the sample there would replace the site's products with it.
 
 Writing never waits for the feed, nor the feed for writing: the output writer posts full
-batches from a background thread while the next page is fetched.
+batches from a background thread while the next page is fetched. A page that fails in a way
+that may pass (no answer, a timeout, 429 or 502-504) is asked for again, up to FEED_ATTEMPTS
+times (`get_with_retries`: a GET changes nothing, so trying again is safe).
 
 Locally, the emulator serves a feed of either kind from a JSON Lines file: `python3 dev.py run
 data-source --feed FILE` with FEED_URL=${CONTAINER_API_URL}/feed (or .../feed?page={page}) in
@@ -48,6 +50,7 @@ from cde_runtime import (
     InFlightLimit,
     Progress,
     RunFailed,
+    get_with_retries,
     is_local_run,
     read_ahead,
     send_in_order,
@@ -61,6 +64,8 @@ SAMPLE_FEED = Path(__file__).with_suffix(".jsonl")
 BATCH_SIZE = 999
 # Seconds to wait for the product API: connecting, and each page.
 FEED_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# Tries per page: a GET may be sent again after a dropped connection, a timeout or a 429/50x.
+FEED_ATTEMPTS = 3
 # Pages of a numbered feed API (FEED_URL with `{page}`) requested at once: each page costs a
 # round trip to a remote API, so fetching ahead hides that wait. Lower it if the API limits you.
 FEED_CONCURRENCY = 4
@@ -179,7 +184,7 @@ def read_numbered_pages(template: str) -> Pages:
 
 def fetch_page(http: httpx.Client, url: str) -> Any:
     try:
-        response = http.get(url)
+        response = get_with_retries(http, url, attempts=FEED_ATTEMPTS)
         response.raise_for_status()
         return response.json()
     except httpx.HTTPStatusError as error:

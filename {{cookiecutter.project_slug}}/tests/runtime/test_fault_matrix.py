@@ -2,15 +2,14 @@
 
 A cell is (mode, call kind, fault, once or always). The call kinds are those the mode really
 makes, counted on a fault-free run of it against the emulator (the baseline): read, count, write,
-close, log, channel (emulator/faults.py names them). The faults are the emulator's actions in
+close, log, channel, feed (emulator/faults.py names them). The faults are the emulator's actions in
 FAULTS, injected into the middle call of the kind: "once" hits that call only, "always" that call
 and every later one of its kind. Each cell runs the mode against a fresh emulator with a canary
 value in every password option (and credentials in the Container API URL), then checks:
 
 - the exit code, from the rules below (`expected_exit`);
 - the baseline itself: exit 0, nothing on stderr, and every row it read from the Container API
-  arrives (in output or at the channel; rows a mode reads from elsewhere, such as a product
-  feed, are its own tests' business);
+  or the emulator's product feed arrives (in output or at the channel);
 - stderr: on failure exactly one `Run failed: ...` line naming the failed call, and nothing else
   (no traceback: these failures are all expected ones); on success nothing, except log lines the
   Container API did not take (a log fault);
@@ -29,17 +28,21 @@ value in every password option (and credentials in the Container API URL), then 
 
 Rules (`expected_exit`): logging never fails a run. A once-fault is survived where the runtime
 retries the call for that answer (RETRIED): 429 and 503 (sent with `Retry-After: 0`) on every
-call; on a count, which moves no cursor, also 502 and a dropped, cut or timed-out answer; and a
-400 on the first call on the input type `input` (the runtime then reads the deprecated `full`).
+call; on a count and a feed page, which move no cursor, also 502 and a dropped, cut or timed-out
+answer; and a 400 on the first call on the input type `input` (the runtime then reads the
+deprecated `full`).
 Every other once-fault fails the run, and so does every fault that persists.
 
 Pruned cells (`cells`, FAULTS): "always" runs only where the once-fault is retried (elsewhere the
 run ends at the first hit, so the repeat changes nothing). `empty` and `null` (an input ending
 early) and 404 ("not provided", a contradiction after the count) exist only for reads: on a
 count a 404 is the platform saying the run has no such stream, which the modes read as an empty
-stream by contract, and only reads answer with a `data` list. 502 is run where it is retried
-(count) and on the channel; elsewhere it is the same as 500. `close` has cells only for a mode
-that closes an output (the example modes do not: the platform closes them).
+stream by contract, and only reads answer with a `data` list. A feed page gets `null` (no
+products list, which fails the run) but not `empty`: a feed that says nothing of its size cannot
+tell an empty page from its end (if yours sends a total, compare it in your handler). 502 is run
+where it is retried (count, feed) and on the channel; elsewhere it is the same as 500. `close`
+has cells only for a mode that closes an output (the example modes do not: the platform closes
+them).
 
 How a mode is pointed at the emulator: the `local_run_for` fixture (emulator/testing.py) gives
 each option a value for a local run, and the matrix then puts the canary in every password
@@ -68,7 +71,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
-from cde_runtime import channel_client, cli, redaction
+from cde_runtime import channel_client, cli, fetching, redaction
 from cde_runtime.channel_client import MAX_REJECTED_SHARE
 from cde_runtime.mode import Mode
 from connector import settings as connector_settings
@@ -85,7 +88,7 @@ from emulator.testing import (
 # -- the matrix --------------------------------------------------------------------------------
 
 #: The call kinds of the matrix (emulator/faults.py counts requests by these).
-CALL_KINDS = ("read", "count", "write", "close", "log", "channel")
+CALL_KINDS = ("read", "count", "write", "close", "log", "channel", "feed")
 EVERY_KIND = CALL_KINDS
 #: Fault actions (emulator/faults.py), each with the call kinds where it means something.
 FAULTS = {
@@ -94,7 +97,7 @@ FAULTS = {
     "413": EVERY_KIND,  # oversize: a proxy's body limit
     "429,retry-after=0": EVERY_KIND,  # too many requests, come back (at once)
     "500": EVERY_KIND,  # a 5xx: the server failed
-    "502": ("count", "channel"),  # a gateway error: retried only where no cursor moves
+    "502": ("count", "channel", "feed"),  # a gateway error: retried only where no cursor moves
     "503,retry-after=0": EVERY_KIND,  # unavailable, come back (at once)
     "204": EVERY_KIND,  # no content, no body
     "204body": EVERY_KIND,  # no content, but a body anyway (a broken proxy)
@@ -103,7 +106,7 @@ FAULTS = {
     "timeout": EVERY_KIND,  # no answer in time
     "malformed": EVERY_KIND,  # 200 with a body that is not JSON
     "empty": ("read",),  # `data: []` part-way: the input ends early
-    "null": ("read",),  # `data: null` part-way: the input ends early
+    "null": ("read", "feed"),  # `data: null` part-way (a feed page without its products list)
 }
 
 #: Once-faults the runtime retries, per call kind (cde_runtime/container_api/client.py and
@@ -115,6 +118,8 @@ RETRIED = {
     "log": {"429", "503"},
     "count": {"429", "502", "503", "drop", "cut", "timeout"},
     "channel": {"429", "503"},
+    # A GET moves no cursor: everything that may pass is tried again (cde_runtime/fetching.py).
+    "feed": {"429", "502", "503", "drop", "cut", "timeout"},
 }
 
 
@@ -154,6 +159,7 @@ NAMED_IN_FAILURE = {
     "write": "/output/",
     "close": "/output/",
     "channel": "Channel",
+    "feed": "product feed",
 }
 
 # -- what every cell runs with -------------------------------------------------------------------
@@ -195,6 +201,9 @@ STREAMS = {
     "unchanged": products("U", 2),
 }
 assert MAX_REJECTED_SHARE >= 1 / 21, "one rejection in 21 must stay within the failure policy"
+#: The products of the emulator's product feed stand-in, FEED_PAGE_SIZE a page.
+FEED = products("F", 21)
+FEED_PAGE_SIZE = 5
 
 
 def canary_forms() -> set[str]:
@@ -247,6 +256,8 @@ class Observed:
 def observe(emu: Emulator, code: int, out: str, err: str) -> Observed:
     calls = {kind: emu.fault_plan.count(kind) for kind in CALL_KINDS}
     served = dict(emu.state.rows_served)
+    if emu.state.feed["products"]:
+        served["feed"] = emu.state.feed["products"]
     emu.stop()
     written = {
         str(path.relative_to(emu.out_dir)): path.read_text(encoding="utf-8", errors="replace")
@@ -271,11 +282,12 @@ def start_emulator(root: Path, faults: list[Fault]) -> Emulator:
     data = root / "data"
     if not data.is_dir():
         data.mkdir(parents=True)
-        for name, rows in STREAMS.items():
+        for name, rows in {**STREAMS, "feed": FEED}.items():
             lines = "".join(json.dumps(row) + "\n" for row in rows)
             (data / f"{name}.jsonl").write_text(lines, encoding="utf-8")
     out = root / f"out-{len(list(root.glob('out-*'))) + 1}"
-    return Emulator(data, out, faults=faults).start()
+    feed = data / "feed.jsonl"
+    return Emulator(data, out, faults=faults, feed=feed, feed_page_size=FEED_PAGE_SIZE).start()
 
 
 def api_url(emu: Emulator) -> str:
@@ -284,14 +296,19 @@ def api_url(emu: Emulator) -> str:
 
 
 @contextmanager
-def timeouts(faults: list[Fault]) -> Iterator[dict[str, str]]:
+def timeouts(faults: list[Fault], handler: Any) -> Iterator[dict[str, str]]:
     """A short read timeout where a `timeout` fault is injected: the channel's (a constant of
-    cde_runtime/channel_client.py) or the Container API's (a runtime variable)."""
+    cde_runtime/channel_client.py), the feed's (the handler module's FEED_TIMEOUT) or the
+    Container API's (a runtime variable)."""
     timed_out = {fault.kind for fault in faults if fault.action == "timeout"}
+    short = httpx.Timeout(60.0, read=TIMEOUT_SECONDS)
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fetching, "BACKOFF", 0)  # as CONTAINER_API_BACKOFF=0 for the Container API
         if "channel" in timed_out:
-            patch.setattr(channel_client, "TIMEOUT", httpx.Timeout(60.0, read=TIMEOUT_SECONDS))
-        api_timed_out = bool(timed_out - {"channel"})
+            patch.setattr(channel_client, "TIMEOUT", short)
+        if "feed" in timed_out and hasattr(handler, "FEED_TIMEOUT"):
+            patch.setattr(handler, "FEED_TIMEOUT", short)
+        api_timed_out = bool(timed_out - {"channel", "feed"})
         yield {"CONTAINER_API_READ_TIMEOUT": str(TIMEOUT_SECONDS)} if api_timed_out else {}
 
 
@@ -305,14 +322,14 @@ def run_in_process(
     """Run `mode` as `python main.py <mode>` would, in this process."""
     emu = start_emulator(root, faults)
     options, patches = local_options(local_run_for, mode, emu.url)
-    with pytest.MonkeyPatch.context() as patch, timeouts(faults) as timeout_env:
+    handler = sys.modules[mode.run.__module__]
+    with pytest.MonkeyPatch.context() as patch, timeouts(faults, handler) as timeout_env:
         for name in declared_option_names() | set(RUNTIME) | {"CONTAINER_API_READ_TIMEOUT"}:
             patch.delenv(name, raising=False)
         runtime = {**RUNTIME, **timeout_env, "CONTAINER_API_URL": api_url(emu)}
         passed = pass_options(options, runtime)
         for name, value in passed["env"].items():
             patch.setenv(name, value)
-        handler = sys.modules[mode.run.__module__]
         for name, value in patches.items():
             patch.setattr(handler, name, value)
         capsys.readouterr()
@@ -411,10 +428,11 @@ def problems(
 def input_ids(observed: Observed) -> list[Any]:
     """Ids of every row the run read (each stream it read, whole)."""
     read = []
+    streams = {**STREAMS, "feed": FEED}
     for stream, served in sorted(observed.served.items()):
-        assert served == len(STREAMS[stream]), f"the fault-free run read part of {stream}"
+        assert served == len(streams[stream]), f"the fault-free run read part of {stream}"
         if stream != "unchanged":  # unchanged rows are only counted, never sent
-            read += ids(STREAMS[stream])
+            read += ids(streams[stream])
     return read
 
 
