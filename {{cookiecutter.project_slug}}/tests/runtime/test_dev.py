@@ -85,15 +85,18 @@ def test_a_failed_uv_download_names_the_certificate_setting(
 
 # A program that takes its time to finish after Ctrl-C, as the emulator runner does while it
 # prints its summary; it says so on stdout once done.
+# The handler only notes the signal: printing from it could re-enter a print still under way.
 SLOW_TO_STOP = """
 import signal, sys, time
-def stop(*_):
-    time.sleep(0.5)
-    print("finished after Ctrl-C", flush=True)
-    sys.exit(130)
-signal.signal(signal.SIGINT, stop)
+pressed = []
+signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
 print("ready", flush=True)
-time.sleep(30)
+deadline = time.monotonic() + 30
+while not pressed and time.monotonic() < deadline:
+    time.sleep(0.01)
+time.sleep(0.5)
+print("finished after Ctrl-C" if pressed else "no Ctrl-C arrived", flush=True)
+sys.exit(130)
 """
 # dev.py running that program, in a process group of its own so the test can press Ctrl-C.
 DRIVER = """
