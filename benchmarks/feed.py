@@ -30,6 +30,7 @@ from typing import Any
 
 from benchmarks import data as datasets
 from benchmarks.procs import EmulatorProcess, run_measured
+from benchmarks.report import latency_figures, latency_text, replace_block
 
 HANDLER = Path("connector") / "modes" / "data_source.py"
 START = "<!-- benchmarks:feed:start -->"
@@ -142,34 +143,18 @@ def _run_one(
     bound = pages * latency_ms / 1000
     written = int(status.get("rows_written", {}).get("output", 0))
     problems = []
-    if measured.returncode != 0:
-        problems.append(f"exit {measured.returncode}: {measured.stderr.strip()[-300:]}")
     if written != data.rows:
         problems.append(f"wrote {written} of {data.rows} products")
     return {
         "case": case.name,
-        "rows": data.rows,
         "pages": pages,
         "pages_served": int(status.get("feed", {}).get("pages", 0)),
-        "bound": bound,
-        "wall": measured.wall,
-        "cpu": measured.cpu,
-        "emulator_cpu": emulator_cpu,
-        "rss_kib": measured.max_rss_kib,
-        "speedup": bound / measured.wall if measured.wall else 0.0,
-        "load": load,
-        "problems": problems,
+        **latency_figures(measured, data.rows, bound, emulator_cpu, load, problems),
     }
 
 
 def line(run: dict[str, Any]) -> str:
-    return (
-        f"  feed {run['case']:<26} {run['rows']:>9,} rows: {run['wall']:6.2f} s "
-        f"(sequential bound {run['bound']:.1f} s, x{run['speedup']:.2f}), "
-        f"cpu {1e6 * run['cpu'] / run['rows']:.1f} µs/row (emulator {run['emulator_cpu']:.1f} s), "
-        f"rss {run['rss_kib'] / MIB:.0f} MiB"
-        + (f"  PROBLEMS: {'; '.join(run['problems'])}" if run["problems"] else "")
-    )
+    return f"  feed {run['case']:<26} {run['rows']:>9,} rows: {latency_text(run)}"
 
 
 def table(feed: dict[str, Any]) -> str:
@@ -208,9 +193,4 @@ def block(feed: dict[str, Any], meta: dict[str, Any]) -> str:
 
 def write_docs(path: Path, feed: dict[str, Any], meta: dict[str, Any]) -> None:
     """Replace the feed block between its markers in `path`."""
-    text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise SystemExit(f"{path} has no {START} … {END} block to fill")
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    path.write_text(head + block(feed, meta) + tail, encoding="utf-8")
+    replace_block(path, START, END, block(feed, meta))

@@ -31,6 +31,7 @@ from typing import Any
 
 from benchmarks import data as datasets
 from benchmarks.procs import EmulatorProcess, run_measured
+from benchmarks.report import latency_figures, latency_text, replace_block
 
 CHANNEL_FILE = Path("connector") / "channel.py"
 START = "<!-- benchmarks:remote:start -->"
@@ -111,30 +112,11 @@ def _run_one(
     requests = int(channel.get("calls", 0))
     bound = requests * latency_ms / 1000
     problems = []
-    if measured.returncode != 0:
-        problems.append(f"exit {measured.returncode}: {measured.stderr.strip()[-300:]}")
     if int(channel.get("products", 0)) != data.rows:
         problems.append(f"channel got {channel.get('products')} of {data.rows} products")
-    run = {
-        "rows": data.rows,
-        "concurrency": concurrency,
-        "requests": requests,
-        "bound": bound,
-        "wall": measured.wall,
-        "cpu": measured.cpu,
-        "emulator_cpu": emulator_cpu,
-        "rss_kib": measured.max_rss_kib,
-        "speedup": bound / measured.wall if measured.wall else 0.0,
-        "load": load,
-        "problems": problems,
-    }
-    log(
-        f"  remote {data.rows:>9,} rows, {concurrency:>2} in flight: {measured.wall:6.2f} s "
-        f"(sequential bound {bound:.1f} s, x{run['speedup']:.2f}), "
-        f"cpu {1e6 * measured.cpu / data.rows:.1f} µs/row (emulator {emulator_cpu:.1f} s), "
-        f"rss {measured.max_rss_kib / MIB:.0f} MiB"
-        + (f"  PROBLEMS: {'; '.join(problems)}" if problems else "")
-    )
+    figures = latency_figures(measured, data.rows, bound, emulator_cpu, load, problems)
+    run = {"concurrency": concurrency, "requests": requests, **figures}
+    log(f"  remote {data.rows:>9,} rows, {concurrency:>2} in flight: {latency_text(run)}")
     return run
 
 
@@ -200,9 +182,4 @@ def block(remote: dict[str, Any], meta: dict[str, Any]) -> str:
 
 def write_docs(path: Path, remote: dict[str, Any], meta: dict[str, Any]) -> None:
     """Replace the remote block between its markers in `path`."""
-    text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise SystemExit(f"{path} has no {START} … {END} block to fill")
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    path.write_text(head + block(remote, meta) + tail, encoding="utf-8")
+    replace_block(path, START, END, block(remote, meta))

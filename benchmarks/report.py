@@ -446,15 +446,52 @@ the rest is written by hand. Raw results go to `benchmarks/results/` (git-ignore
 """
 
 
+def replace_block(path: Path, start: str, end: str, block: str) -> None:
+    """Put `block` (which holds its own markers) in place of the `start` … `end` part of `path`."""
+    text = path.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise SystemExit(f"{path} has no {start} … {end} block to fill")
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(head + block + tail, encoding="utf-8")
+
+
+def latency_figures(
+    measured: Any, rows: int, bound: float, emulator_cpu: float, load: Any, problems: list[str]
+) -> dict[str, Any]:
+    """The figures of one run against a stand-in with latency, next to its sequential bound."""
+    if measured.returncode != 0:
+        problems = [f"exit {measured.returncode}: {measured.stderr.strip()[-300:]}", *problems]
+    return {
+        "rows": rows,
+        "bound": bound,
+        "wall": measured.wall,
+        "cpu": measured.cpu,
+        "emulator_cpu": emulator_cpu,
+        "rss_kib": measured.max_rss_kib,
+        "speedup": bound / measured.wall if measured.wall else 0.0,
+        "load": load,
+        "problems": problems,
+    }
+
+
+def latency_text(run: dict[str, Any]) -> str:
+    """The console figures of a `latency_figures` run."""
+    return (
+        f"{run['wall']:6.2f} s (sequential bound {run['bound']:.1f} s, x{run['speedup']:.2f}), "
+        f"cpu {1e6 * run['cpu'] / run['rows']:.1f} µs/row (emulator {run['emulator_cpu']:.1f} s), "
+        f"rss {run['rss_kib'] / MIB:.0f} MiB"
+        + (f"  PROBLEMS: {'; '.join(run['problems'])}" if run["problems"] else "")
+    )
+
+
 def write_docs(path: Path, results: dict[str, Any]) -> None:
     """Replace the results block of `path` (create the file around it if needed)."""
     block = results_block(results)
     if path.is_file():
         text = path.read_text(encoding="utf-8")
         if START in text and END in text:
-            head, _, rest = text.partition(START)
-            _, _, tail = rest.partition(END)
-            path.write_text(head + block + tail, encoding="utf-8")
+            replace_block(path, START, END, block)
             return
         path.write_text(text.rstrip() + "\n\n" + block + "\n", encoding="utf-8")
         return
