@@ -73,9 +73,10 @@ def declaration(spec: dict[str, Any]) -> tuple[Any, ...]:
 def validate(answers: dict[str, Any]) -> list[str]:
     """Every problem with the answers, one readable sentence each."""
     errors = []
-    if not str(answers["project_name"]).strip() or "\n" in str(answers["project_name"]):
+    name = str(answers["project_name"])
+    if not name.strip() or "\n" in name or re.search(CONTROL_RE, name):
         errors.append(
-            f"project_name '{answers['project_name']}' is invalid: it must be one non-empty line. "
+            f"project_name '{name}' is invalid: it must be one non-empty line of printable text. "
             "Example: My Connector"
         )
     if not re.match(SLUG_RE, str(answers["project_slug"])):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,7 @@ FULL_RUNS = [
 
 def run(command: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # bakes are shared: tests/test_trees.py reads them
     return subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
@@ -121,9 +123,16 @@ def test_generated_project_is_mypy_strict_clean(
 @pytest.mark.slow
 @pytest.mark.parametrize(("tool", "modes", "execution_mode", "answers"), FULL_RUNS)
 def test_generated_test_suite_passes_with_nothing_skipped(
-    bake: Baker, tool: str, modes: tuple[str, ...], execution_mode: str, answers: dict[str, Any]
+    bake: Baker,
+    tmp_path: Path,
+    tool: str,
+    modes: tuple[str, ...],
+    execution_mode: str,
+    answers: dict[str, Any],
 ) -> None:
-    project = bake(tool, modes, execution_mode, **answers)
+    # A copy: the suite leaves files behind (.hypothesis, caches) in a bake other tests share.
+    project = tmp_path / "project"
+    shutil.copytree(bake(tool, modes, execution_mode, **answers), project)
     if answers:  # a bake only this test makes: check its gates here too
         lint = run([str(BIN / "ruff"), "check", "--no-cache", "."], project)
         assert lint.returncode == 0, lint.stdout

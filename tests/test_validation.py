@@ -34,6 +34,8 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
     ("slug-accent", {"project_slug": "müller"}, "project_slug 'müller'"),
     ("slug-trailing-newline", {"project_slug": "connector\n"}, "project_slug"),
     ("blank-project-name", {"project_name": "  ", "project_slug": "x"}, "project_name"),
+    # A C1 control character: copier's YAML answers file cannot hold it (found by Hypothesis).
+    ("project-name-control", {"project_name": "Feed\x95", "project_slug": "x"}, "project_name"),
     ("bad-email", {"author_email": "jane"}, "author_email 'jane'"),
     ("no-mode", {"mode_data_source": False}, "No mode chosen"),
     ("option-with-quote", options("data_source", {'NA"ME': spec()}), "invalid name"),
