@@ -484,8 +484,9 @@ class Tally:
         self.faults.add(fault)
 
     def line(self) -> str:
+        modes = f"{len(self.modes)} mode" + ("s" if len(self.modes) != 1 else "")
         return (
-            f"fault matrix: {self.cases} cases over {len(self.modes)} modes, "
+            f"fault matrix: {self.cases} cases over {modes}, "
             f"{len(self.kinds)} call kinds, {len(self.faults)} faults; {self.failed} failed"
         )
 
