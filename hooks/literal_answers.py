@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 TAG = re.compile("\\{\\{.*?\\}\\}|\\{%.*?%\\}|\\{#.*?#\\}", re.DOTALL)
 OPENER = re.compile("\\{\\{|\\{%|\\{#")
 HOOKS = ("pre_gen_project.py", "post_gen_project.py")
+# The folder cookiecutter renders into the project (escaped like TAG).
+PROJECT_DIR = "\x7b\x7bcookiecutter.project_slug\x7d\x7d"
 
 
 def strings(value: Any) -> Iterator[str]:
@@ -43,10 +46,16 @@ def strings(value: Any) -> Iterator[str]:
             yield from strings(item)
 
 
+@cache
 def template_tags(root: Path = TEMPLATE) -> frozenset[str]:
-    """The tags the template's own strings use where cookiecutter renders strings."""
+    """The tags the template's own strings use where cookiecutter renders strings.
+
+    Paths are rendered only inside the project folder: walking the whole checkout would also
+    walk a local `.venv` (tens of thousands of paths, a second per bake).
+    """
     texts = list(strings(json.loads((root / "cookiecutter.json").read_text(encoding="utf-8"))))
-    texts += [path.name for path in root.rglob("*") if ".git" not in path.parts]
+    project = root / PROJECT_DIR
+    texts += [PROJECT_DIR, *(path.name for path in project.rglob("*"))]
     texts += [(root / "hooks" / hook).read_text(encoding="utf-8") for hook in HOOKS]
     return frozenset(tag for text in texts for tag in TAG.findall(text))
 
