@@ -506,3 +506,24 @@ def test_generated_describe_tests_pass_with_hostile_options(
     docs = (project / "docs/dev-portal.md").read_text(encoding="utf-8")
     assert "Region \\| zone<br>second line" in docs
     assert "| Delta key | `sku` |" in docs
+
+
+# Defaults .env.example must write so that python-dotenv (the local runner) reads them back as
+# typed; `$` is left out: python-dotenv expands `${...}` in every quoting style.
+ENV_DEFAULTS = ["ends with \\", "C:\\path\\", "it's", 'say "hi"', "a # b", "  spaced  ", "tab\tx"]
+
+
+def test_env_example_defaults_read_back_as_typed(bake: Baker) -> None:
+    from dotenv import dotenv_values
+
+    options = {
+        f"OPT_{n}": {"type": "input", "required": True, "default": value}
+        for n, value in enumerate(ENV_DEFAULTS)
+    }
+    project = bake(
+        "cookiecutter", ("data_source",), "environment_variables", data_source_options=options
+    )
+    values = dotenv_values(project / ".env.example", interpolate=True)
+    assert {name: values.get(name) for name in options} == {
+        name: spec["default"] for name, spec in options.items()
+    }
