@@ -33,8 +33,8 @@ SLUG_NAME = DEFAULT_NAME.replace(
 )
 # Same command as dev.py's EXPORT in the generated repository.
 EXPORT = [
-    "export", "--frozen", "--no-dev", "--no-emit-project", "--no-annotate",
-    "--format", "requirements-txt", "--output-file", "requirements.txt",
+    "export", "--frozen", "--no-dev", "--no-emit-project", "--no-emit-package", "cde-runtime",
+    "--no-annotate", "--format", "requirements-txt", "--output-file", "requirements.txt",
 ]  # fmt: skip
 CONNECTOR_HEADER = """\
 # The generated connector's pins (runtime and dev group), exported from
@@ -70,7 +70,8 @@ def main() -> int:
         (PROJECT / "uv.lock").write_text(lock.replace(DEFAULT_NAME, SLUG_NAME), encoding="utf-8")
         shutil.copy2(project / "requirements.txt", PROJECT / "requirements.txt")
         pins = uv(
-            "export", "--frozen", "--all-groups", "--no-emit-project", "--no-hashes",
+            "export", "--frozen", "--all-groups", "--no-emit-project", "--no-emit-package",
+            "cde-runtime", "--no-hashes",
             "--no-annotate", "--no-header", "--format", "requirements-txt", cwd=project,
         )  # fmt: skip
         (ROOT / "requirements-connector.txt").write_text(CONNECTOR_HEADER + pins, encoding="utf-8")

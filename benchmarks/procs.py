@@ -127,7 +127,7 @@ class EmulatorProcess:
     def start(self, timeout: float = 600.0) -> EmulatorProcess:
         """Start serving; returns once the inputs are loaded and the URL is printed."""
         command = [
-            sys.executable, "-m", "emulator", "--port", "0",
+            sys.executable, "-m", "cde_emulator", "--port", "0",
             "--data", str(self.data_dir), "--out", str(self.out_dir),
             "--channel-reject-rate", str(self.channel_reject_rate),
         ]  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import warnings
@@ -18,6 +19,23 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE = Path(__file__).resolve().parent.parent
+# The runtime package every generated repo holds a copy of (vendor/cde-runtime), at its source.
+RUNTIME_PACKAGE = TEMPLATE / "{{cookiecutter.project_slug}}" / "vendor" / "cde-runtime"
+RUNTIME_SOURCE = RUNTIME_PACKAGE / "src"
+
+
+def own_runtime_first(project: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with the project's own copy of the runtime package first on the import path.
+
+    The suite's venv has the package installed from this tree (its entry point registers the
+    pytest plugin); a generated project runs its own copy, which is what a user's .venv holds.
+    """
+    copy = project / "vendor" / "cde-runtime" / "src"
+    if not copy.is_dir():
+        return dict(env)
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(copy), env.get("PYTHONPATH")]))}
+
+
 MODES = ("data_source", "data_service", "export", "export_delta")
 EXECUTION_MODES = ("environment_variables", "command_line_arguments")
 # Files each tool adds on its own; everything else must be byte-identical.

@@ -131,7 +131,7 @@ def test_the_image_follows_the_platform_rules(projects: dict[str, Any]) -> None:
         assert copies == [
             ["requirements.txt", "./"],
             ["main.py", "./"],
-            ["cde_runtime/", "./cde_runtime/"],
+            ["vendor/cde-runtime/src/cde_runtime/", "./cde_runtime/"],
             ["connector/", "./connector/"],
         ]
         runs = [rest for keyword, rest in steps if keyword == "RUN"]
@@ -159,7 +159,12 @@ def test_dockerignore_admits_only_what_the_image_copies(projects: dict[str, Any]
         ]
         assert lines[0] == "*", f"{name}: everything is excluded first"
         admitted = {line[1:] for line in lines if line.startswith("!")}
-        assert admitted == {"main.py", "requirements.txt", "cde_runtime/", "connector/"}, name
+        assert admitted == {
+            "main.py",
+            "requirements.txt",
+            "vendor/cde-runtime/src/cde_runtime/",
+            "connector/",
+        }, name
 
 
 # -- compose ------------------------------------------------------------------------------------
@@ -179,7 +184,7 @@ def test_compose_runs_the_emulator_at_the_platform_address(projects: dict[str, A
         assert set(services) == {"cde-container-api", "connector"}, name
         emulator = services["cde-container-api"]
         arguments = emulator["command"]
-        assert arguments[:3] == ["python", "-m", "emulator"], name
+        assert arguments[:3] == ["python", "-m", "cde_emulator"], name
         assert arguments[arguments.index("--port") + 1] == "80", name
         assert arguments[arguments.index("--host") + 1] == "0.0.0.0", name
         with_input = [mode for mode in modes if mode != "data_source"]
@@ -336,7 +341,7 @@ def test_the_committed_lock_is_valid_for_any_slug(bake: Baker, slug: str) -> Non
         shutil.copytree(project, changed)
         pyproject = changed / "pyproject.toml"
         text = pyproject.read_text(encoding="utf-8")
-        pyproject.write_text(text.replace('"tenacity>=9,<10"', '"tenacity>=9.1,<10"'))
+        pyproject.write_text(text.replace('"httpx>=0.28,<1"', '"httpx>=0.28.1,<1"'))
         # Online: deciding that the lock is stale means resolving again, which needs the index.
         stale = run_tool(uv, "lock", "--check", cwd=changed)
         assert stale.returncode != 0, stale.stdout + stale.stderr
@@ -348,9 +353,9 @@ def test_the_template_suite_runs_the_tools_the_connector_locks(bake: Baker) -> N
     project = bake("cookiecutter", ("data_source",))
     exported = run_tool(
         tool("uv"),
-        "export", "--frozen", "--all-groups", "--no-emit-project", "--no-hashes",
-        "--no-annotate", "--no-header", "--format", "requirements-txt",
-        cwd=project,
+        "export", "--frozen", "--all-groups", "--no-emit-project", "--no-emit-package",
+        "cde-runtime", "--no-hashes", "--no-annotate", "--no-header",
+        "--format", "requirements-txt", cwd=project,
     )  # fmt: skip
     assert exported.returncode == 0, exported.stderr
     template = Path(__file__).resolve().parent.parent
@@ -378,13 +383,27 @@ def image_replay(bake: Baker, tmp_path_factory: pytest.TempPathFactory) -> Path:
     app = tmp_path_factory.mktemp("image") / "app"
     app.mkdir()
     steps = instructions(project / "Dockerfile")
+    ignored = [
+        line.strip().rstrip("/")
+        for line in (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith(("#", "!")) and line.strip() != "*"
+    ]
+
+    def outside_context(folder: str, names: list[str]) -> set[str]:
+        relative = Path(folder).relative_to(project)
+        return {
+            name
+            for name in names
+            if any((relative / name).match(pattern.removeprefix("**/")) for pattern in ignored)
+        }
+
     for keyword, rest in steps:
         if keyword == "COPY":
-            source, _destination = rest.split()
+            source, destination = rest.split()
             if (project / source).is_dir():
-                shutil.copytree(project / source, app / source)
+                shutil.copytree(project / source, app / destination, ignore=outside_context)
             else:
-                shutil.copy2(project / source, app / source)
+                shutil.copy2(project / source, app / destination)
     # The test interpreter stands in for the image's Python (the locks hold for 3.11 to 3.13).
     venv = app.parent / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)

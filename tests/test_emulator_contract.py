@@ -1,30 +1,28 @@
 """Property-based proof that the emulator shipped in every project conforms to its openapi.json.
 
-Schemathesis generates requests for every operation in `emulator/openapi.json` (the copy of the
+Schemathesis generates requests for every operation in `cde_emulator/openapi.json` (the copy of the
 reconstructed Container API spec) and checks the emulator's answers: declared status codes, response
-schemas, content types, no server errors. The emulator is stdlib-only, so it is imported straight
-from the template folder; no bake is needed.
+schemas, content types, no server errors. The emulator is the runtime package's
+(installed from the template folder for these tests); no bake is needed.
 """
 
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import cde_emulator
 import pytest
 import schemathesis
+from cde_emulator import Emulator
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 from schemathesis.specs.openapi import checks
 
-PROJECT = Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}"
-sys.path.insert(0, str(PROJECT))
+from tests.bake import TEMPLATE
 
-from emulator import Emulator  # noqa: E402 - needs the project folder on sys.path
-
-SCHEMA = schemathesis.openapi.from_path(PROJECT / "emulator" / "openapi.json")
+SCHEMA = schemathesis.openapi.from_path(Path(cde_emulator.__file__).parent / "openapi.json")
 
 # Checks left out, each because the spec is the strict reading of a documented unknown, and the
 # emulator deliberately answers with a status the spec does not declare for that operation:
@@ -56,7 +54,7 @@ DOCUMENTED_EXTRA_STATUSES = {
 def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One emulator with every input stream provided, so reads exercise their 200 answers."""
     data = tmp_path_factory.mktemp("contract-data")
-    for sample in (PROJECT / "sample_data").glob("*/*.jsonl"):
+    for sample in (TEMPLATE / "{{cookiecutter.project_slug}}" / "sample_data").glob("*/*.jsonl"):
         shutil.copy(sample, data / sample.name)
     (data / "csa-classifications.json").write_text(
         '[{"classification-id": 111, "classification-path": "First category"}]', encoding="utf-8"

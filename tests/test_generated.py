@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bake import EXECUTION_MODES, MODES, TEMPLATE, all_combinations, combo_id
+from tests.bake import (
+    EXECUTION_MODES,
+    MODES,
+    TEMPLATE,
+    all_combinations,
+    combo_id,
+    own_runtime_first,
+)
 from tests.conftest import Baker
 
 BIN = Path(sys.executable).parent
@@ -91,6 +98,7 @@ FULL_RUNS = [
 def run(command: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # bakes are shared: tests/test_trees.py reads them
+    env = own_runtime_first(cwd, env)
     return subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
     )

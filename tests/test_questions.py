@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hooks import post_gen_project as strip
-from tests.bake import TEMPLATE, defaults
+from tests.bake import RUNTIME_SOURCE, TEMPLATE, defaults
 
 COOKIECUTTER = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 COPIER = yaml.safe_load((TEMPLATE / "copier.yml").read_text(encoding="utf-8"))
@@ -173,7 +173,7 @@ def test_the_field_types_are_one_list_in_the_hook_the_validators_and_the_runtime
     assert listed, "hooks/validate_answers.jinja no longer sets FIELD_TYPES"
     in_validators = tuple(re.findall(r'"([a-z_]+)"', listed.group(1)))
 
-    options = TEMPLATE / "{{cookiecutter.project_slug}}" / "cde_runtime" / "options.py"
+    options = RUNTIME_SOURCE / "cde_runtime" / "options.py"
     declared = re.search(r"FieldType = Literal\[([^\]]*)\]", options.read_text(encoding="utf-8"))
     assert declared, "cde_runtime/options.py no longer declares FieldType"
     in_runtime = tuple(re.findall(r'"([a-z_]+)"', declared.group(1)))

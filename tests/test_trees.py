@@ -28,10 +28,10 @@ TRACES = {
 }
 # The Container API contract names every mode; it is the platform's text, not ours.
 # References for the whole platform and the runtime (the same for every combination).
-PLATFORM_REFERENCE = {"emulator/openapi.json", "docs/container-api.md", "docs/runtime.md"}
+PLATFORM_REFERENCE = {"docs/container-api.md", "docs/runtime.md"}
 # The template-owned runtime is one library for every combination (it knows the platform's four
 # modes): tested below to be byte-identical everywhere, so updates never depend on the answers.
-RUNTIME = "cde_runtime/"
+RUNTIME = "vendor/cde-runtime/"
 LEFTOVER_TAG = re.compile(r"(?<!\$)\{\{|\{%")
 
 
@@ -87,7 +87,7 @@ def test_the_runtime_is_the_same_library_for_every_answer(bake: Baker) -> None:
         for execution_mode in EXECUTION_MODES
     }
     first = next(iter(runtimes.values()))
-    assert "cde_runtime/__init__.py" in first
+    assert "vendor/cde-runtime/src/cde_runtime/__init__.py" in first
     different = [name for name, runtime in runtimes.items() if runtime != first]
     assert different == []
 

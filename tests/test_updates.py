@@ -1,10 +1,11 @@
 """The life of a generated repo across template releases, with copier and cruft.
 
-A throwaway template git repo holds three releases: v0.1.0 is the first round (commit
-c275b0a, runtime inside `connector/`), v0.2.0 is the working tree (the `cde_runtime/` layout),
-v0.3.0 adds a change to a template-owned file, a shared file and an author-owned handler; an
-untagged commit follows it. Each test generates a repo, edits it as an author would, updates it
-and checks what arrived, what was kept, and that whatever could not be merged is loud.
+A throwaway template git repo holds four releases: v0.1.0 is the first round (commit
+c275b0a, runtime inside `connector/`), v0.2.0 the `cde_runtime/` layout (commit 79d5b44), v0.3.0
+is the working tree (the runtime as the package vendor/cde-runtime), v0.4.0 adds a change to a
+template-owned file, a shared file and an author-owned handler; an untagged commit follows it.
+Each test generates a repo, edits it as an author would, updates it and checks what arrived,
+what was kept, and that whatever could not be merged is loud.
 
 Cost: generated suites are never run whole here (tests/test_generated.py does that for fresh
 bakes); each scenario runs the generated repo's own leftovers check, the author's test and
@@ -14,6 +15,7 @@ bakes); each scenario runs the generated repo's own leftovers check, the author'
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -27,11 +29,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bake import TEMPLATE, working_copy
+from tests.bake import TEMPLATE, own_runtime_first, working_copy
 
 pytestmark = pytest.mark.slow
 
 FIRST_ROUND = "c275b0a"  # the commit released as v0.1.0 (runtime inside connector/)
+ROOT_RUNTIME = "79d5b44"  # the commit released as v0.2.0 (runtime in cde_runtime/, emulator/)
 HANDLER = Path("connector/modes/data_source.py")
 EXPORT_HANDLER = Path("connector/modes/export.py")
 # The author's edits: a mapping rule in the handler, and a test of it.
@@ -48,13 +51,13 @@ def test_products_are_tagged_with_their_source() -> None:
 '''
 # An option the author added through the answers (replayed by every update).
 REGION = {"type": "select", "choices": ["eu", "us"], "default": "eu", "description": "Region."}
-# What v0.3.0 changes.
-RUNTIME_FILE = Path("cde_runtime/errors.py")
-RUNTIME_CHANGE = "\n# Template v0.3.0 was here.\n"
+# What v0.4.0 changes.
+RUNTIME_FILE = Path("vendor/cde-runtime/src/cde_runtime/errors.py")
+RUNTIME_CHANGE = "\n# Template v0.4.0 was here.\n"
 DOCS_FILE = Path("docs/changes.md")
-DOCS_TEXT = "Template v0.3.0 was here.\n"
+DOCS_TEXT = "Template v0.4.0 was here.\n"
 HANDLER_LINE = '"""Data source: import products into the platform.\n'
-HANDLER_LINE_V3 = '"""Data source: import products into the platform (template v0.3.0).\n'
+HANDLER_LINE_V4 = '"""Data source: import products into the platform (template v0.4.0).\n'
 HANDLER_LINE_AUTHOR = '"""Data source: import products from Acme.\n'
 
 
@@ -85,23 +88,19 @@ def release(repo: Path, tag: str, message: str) -> None:
     git(repo, "tag", "-a", tag, "-m", tag)
 
 
-@pytest.fixture(scope="session")
-def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The template's git repo with releases v0.1.0, v0.2.0, v0.3.0 and a later commit."""
-    root = tmp_path_factory.mktemp("releases")
-    repo = root / "template"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
+def unpack(repo: Path, commit: str) -> None:
+    """Make `repo`'s tree the template as it was at `commit` of this repository."""
+    git(repo, "rm", "-rq", "--ignore-unmatch", ".")
     try:
         archive = subprocess.run(
-            ["git", "archive", "--format=tar", FIRST_ROUND],
+            ["git", "archive", "--format=tar", commit],
             cwd=TEMPLATE,
             capture_output=True,
             check=True,
         ).stdout
     except subprocess.CalledProcessError as error:
         raise RuntimeError(
-            f"The update tests build release v0.1.0 from commit {FIRST_ROUND}: run them in a "
+            f"The update tests build releases from commit {commit}: run them in a "
             "full clone of the template (git fetch --unshallow)."
         ) from error
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
@@ -110,13 +109,25 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             tar.extractall(repo, filter="data")
         else:
             tar.extractall(repo)  # our own git archive
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template's git repo with releases v0.1.0 to v0.4.0 and a later commit."""
+    root = tmp_path_factory.mktemp("releases")
+    repo = root / "template"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    unpack(repo, FIRST_ROUND)
     release(repo, "v0.1.0", "First round")
+    unpack(repo, ROOT_RUNTIME)
+    release(repo, "v0.2.0", "cde_runtime layout")
 
     git(repo, "rm", "-rq", ".")
     current = working_copy(root / "current")
     for path in current.iterdir():
         path.rename(repo / path.name)
-    release(repo, "v0.2.0", "cde_runtime layout")
+    release(repo, "v0.3.0", "The runtime as a package")
 
     project = repo / "{{cookiecutter.project_slug}}"
     runtime = project / RUNTIME_FILE
@@ -124,10 +135,10 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (project / DOCS_FILE).write_text(DOCS_TEXT, encoding="utf-8")
     readme = project / "README.md"
     readme.write_text(readme.read_text(encoding="utf-8") + "\n" + DOCS_TEXT, encoding="utf-8")
-    replace_in(project / HANDLER, HANDLER_LINE, HANDLER_LINE_V3)
-    release(repo, "v0.3.0", "A later release")
+    replace_in(project / HANDLER, HANDLER_LINE, HANDLER_LINE_V4)
+    release(repo, "v0.4.0", "A later release")
 
-    (repo / "NOTES.md").write_text("Work after v0.3.0, not released.\n", encoding="utf-8")
+    (repo / "NOTES.md").write_text("Work after v0.4.0, not released.\n", encoding="utf-8")
     commit_all(repo, "Unreleased work")
     return repo
 
@@ -203,6 +214,7 @@ def run_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=600,
         check=False,
+        env=own_runtime_first(project, os.environ),
     )
 
 
@@ -241,11 +253,11 @@ def assert_author_edits_kept(project: Path) -> None:
     assert (project / AUTHOR_TEST).read_text(encoding="utf-8") == AUTHOR_TEST_TEXT
 
 
-def assert_v3_arrived(project: Path) -> None:
+def assert_v4_arrived(project: Path) -> None:
     assert (project / RUNTIME_FILE).read_text(encoding="utf-8").endswith(RUNTIME_CHANGE)
     assert (project / DOCS_FILE).read_text(encoding="utf-8") == DOCS_TEXT
     assert DOCS_TEXT in (project / "README.md").read_text(encoding="utf-8")
-    assert HANDLER_LINE_V3 in (project / HANDLER).read_text(encoding="utf-8")
+    assert HANDLER_LINE_V4 in (project / HANDLER).read_text(encoding="utf-8")
 
 
 def weekly_check(project: Path) -> subprocess.CompletedProcess[str]:
@@ -257,7 +269,7 @@ def weekly_check(project: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-# --- migration from the first round's layout (v0.1.0 -> v0.2.0) -------------------------------
+# --- migration from the first round's layout (v0.1.0 -> v0.3.0) -------------------------------
 
 OLD_RUNTIME = (
     "connector/cli.py",
@@ -277,7 +289,9 @@ MIGRATION_ANSWERS: dict[str, Any] = {
 def assert_migrated(project: Path) -> None:
     for old in OLD_RUNTIME:
         assert not (project / old).exists(), f"{old} survived the layout move"
-    assert (project / "cde_runtime" / "__init__.py").is_file()
+    assert (project / "vendor/cde-runtime/src/cde_runtime/__init__.py").is_file()
+    assert not (project / "cde_runtime").exists()
+    assert not (project / "emulator").exists()
     handler = (project / HANDLER).read_text(encoding="utf-8")
     assert "from cde_runtime import" in handler
     assert "from connector.container_api" not in handler
@@ -294,9 +308,9 @@ def test_copier_update_moves_a_first_round_repo_to_the_new_layout(
     assert (project / "connector" / "cli.py").is_file()
     author_edits(project)
 
-    copier_update(project, "v0.2.0")
+    copier_update(project, "v0.3.0")
 
-    assert "_commit: v0.2.0" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    assert "_commit: v0.3.0" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
     assert_migrated(project)
 
 
@@ -307,32 +321,32 @@ def test_cruft_update_moves_a_first_round_repo_to_the_new_layout(
     assert (project / "connector" / "cli.py").is_file()
     author_edits(project)
 
-    cruft_update(project, "v0.2.0")
+    cruft_update(project, "v0.3.0")
 
     assert_migrated(project)
 
 
-# --- a release arrives (v0.2.0 -> v0.3.0), and the weekly check sees it ------------------------
+# --- a release arrives (v0.3.0 -> v0.4.0), and the weekly check sees it ------------------------
 
 
 def test_copier_repo_takes_a_release_and_the_weekly_check_follows(
     tmp_path: Path, template_repo: Path
 ) -> None:
-    project = copier_copy(template_repo, tmp_path / "project", "v0.2.0")
+    project = copier_copy(template_repo, tmp_path / "project", "v0.3.0")
     author_edits(project)
 
     outdated = weekly_check(project)
     assert outdated.returncode == 1, outdated.stdout + outdated.stderr
-    assert "v0.3.0" in outdated.stdout
+    assert "v0.4.0" in outdated.stdout
     assert "copier update" in outdated.stdout
 
     copier_update(project)  # no ref: copier takes the newest release tag, not the later commit
 
-    assert "_commit: v0.3.0" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    assert "_commit: v0.4.0" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
     assert not (project / "NOTES.md").exists()
-    assert_v3_arrived(project)
+    assert_v4_arrived(project)
     assert_author_edits_kept(project)
-    commit_all(project, "Template v0.3.0")
+    commit_all(project, "Template v0.4.0")
     current = weekly_check(project)  # an unreleased template commit exists: still up to date
     assert current.returncode == 0, current.stdout + current.stderr
     assert_healthy(project, str(AUTHOR_TEST))
@@ -341,23 +355,23 @@ def test_copier_repo_takes_a_release_and_the_weekly_check_follows(
 def test_cruft_repo_takes_a_release_and_the_weekly_check_follows(
     tmp_path: Path, template_repo: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    project = cruft_create(template_repo, tmp_path / "out", "v0.2.0")
+    project = cruft_create(template_repo, tmp_path / "out", "v0.3.0")
     # cruft renders in a temporary folder: the next steps name the folder it moved the project to.
     assert f"\n  cd {project.name}\n" in capfd.readouterr().out
     author_edits(project)
 
     outdated = weekly_check(project)
     assert outdated.returncode == 1, outdated.stdout + outdated.stderr
-    assert "cruft update --checkout v0.3.0" in outdated.stdout
+    assert "cruft update --checkout v0.4.0" in outdated.stdout
 
-    cruft_update(project, "v0.3.0")
+    cruft_update(project, "v0.4.0")
 
-    assert_v3_arrived(project)
+    assert_v4_arrived(project)
     assert_author_edits_kept(project)
-    commit_all(project, "Template v0.3.0")
+    commit_all(project, "Template v0.4.0")
     current = weekly_check(project)
     assert current.returncode == 0, current.stdout + current.stderr
-    # A cruft repo generated from the unreleased commit after v0.3.0 is up to date too.
+    # A cruft repo generated from the unreleased commit after v0.4.0 is up to date too.
     later = cruft_create(template_repo, tmp_path / "later", "main")
     assert weekly_check(later).returncode == 0
 
@@ -365,7 +379,7 @@ def test_cruft_repo_takes_a_release_and_the_weekly_check_follows(
 def test_weekly_check_names_the_fix_when_it_cannot_check(
     tmp_path: Path, template_repo: Path
 ) -> None:
-    project = copier_copy(template_repo, tmp_path / "project", "v0.3.0")
+    project = copier_copy(template_repo, tmp_path / "project", "v0.4.0")
     answers = project / ".copier-answers.yml"
     replace_in(answers, f"_src_path: {template_repo}", "_src_path: /home/someone/template")
     moved = weekly_check(project)
@@ -385,13 +399,13 @@ def test_weekly_check_names_the_fix_when_it_cannot_check(
 def test_a_conflicting_copier_update_is_named_by_the_generated_check(
     tmp_path: Path, template_repo: Path
 ) -> None:
-    project = copier_copy(template_repo, tmp_path / "project", "v0.2.0")
+    project = copier_copy(template_repo, tmp_path / "project", "v0.3.0")
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "Generated")
-    replace_in(project / HANDLER, HANDLER_LINE, HANDLER_LINE_AUTHOR)  # the line v0.3.0 changes
+    replace_in(project / HANDLER, HANDLER_LINE, HANDLER_LINE_AUTHOR)  # the line v0.4.0 changes
     commit_all(project, "Our docstring")
 
-    copier_update(project, "v0.3.0")  # exits normally, leaving markers in a docstring
+    copier_update(project, "v0.4.0")  # exits normally, leaving markers in a docstring
 
     assert "<" * 7 in (project / HANDLER).read_text(encoding="utf-8")
     check = leftovers_check(project)
@@ -406,13 +420,13 @@ def test_a_conflicting_copier_update_is_named_by_the_generated_check(
 def test_a_conflicting_cruft_update_is_named_by_the_generated_check(
     tmp_path: Path, template_repo: Path
 ) -> None:
-    project = cruft_create(template_repo, tmp_path / "out", "v0.2.0")
+    project = cruft_create(template_repo, tmp_path / "out", "v0.3.0")
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "Generated")
     replace_in(project / HANDLER, HANDLER_LINE, HANDLER_LINE_AUTHOR)
     commit_all(project, "Our docstring")
 
-    cruft_update(project, "v0.3.0")
+    cruft_update(project, "v0.4.0")
 
     check = leftovers_check(project)
     assert check.returncode != 0
@@ -425,17 +439,17 @@ def test_a_conflicting_cruft_update_is_named_by_the_generated_check(
 def test_copier_switches_modes_on_and_off_edited_or_not(
     tmp_path: Path, template_repo: Path
 ) -> None:
-    project = copier_copy(template_repo, tmp_path / "project", "v0.3.0")
+    project = copier_copy(template_repo, tmp_path / "project", "v0.4.0")
     author_edits(project)
 
-    copier_update(project, "v0.3.0", mode_export=True)
+    copier_update(project, "v0.4.0", mode_export=True)
     assert (project / EXPORT_HANDLER).is_file()
     assert (project / "tests" / "test_export.py").is_file()
     assert_author_edits_kept(project)
     replace_in(project / EXPORT_HANDLER, '"""Export:', '"""Our export:')
     commit_all(project, "Export on, edited")
 
-    copier_update(project, "v0.3.0", mode_export=False)
+    copier_update(project, "v0.4.0", mode_export=False)
     assert not (project / EXPORT_HANDLER).exists()  # edited, and deleted all the same
     assert not (project / "connector" / "channel.py").exists()
     assert_author_edits_kept(project)
@@ -443,16 +457,16 @@ def test_copier_switches_modes_on_and_off_edited_or_not(
 
 
 def test_cruft_switches_modes_on_and_off_edited_or_not(tmp_path: Path, template_repo: Path) -> None:
-    project = cruft_create(template_repo, tmp_path / "out", "v0.3.0")
+    project = cruft_create(template_repo, tmp_path / "out", "v0.4.0")
     author_edits(project)
 
-    cruft_update(project, "v0.3.0", mode_export=True)
+    cruft_update(project, "v0.4.0", mode_export=True)
     assert (project / EXPORT_HANDLER).is_file()
     assert (project / "tests" / "test_export.py").is_file()
     replace_in(project / EXPORT_HANDLER, '"""Export:', '"""Our export:')
     commit_all(project, "Export on, edited")
 
-    cruft_update(project, "v0.3.0", mode_export=False)
+    cruft_update(project, "v0.4.0", mode_export=False)
     # git cannot delete a file whose content differs: the edited handler stays, and is named.
     assert (project / EXPORT_HANDLER).is_file()
     assert not (project / "connector" / "channel.py").exists()
@@ -470,8 +484,8 @@ def test_cruft_switches_modes_on_and_off_edited_or_not(tmp_path: Path, template_
 def test_a_plain_cookiecutter_repo_links_with_copier_and_updates(
     tmp_path: Path, template_repo: Path, cookies: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    v2 = tmp_path / "v0.2.0"
-    git(template_repo, "worktree", "add", "-q", "--detach", str(v2), "v0.2.0")
+    v2 = tmp_path / "v0.3.0"
+    git(template_repo, "worktree", "add", "-q", "--detach", str(v2), "v0.3.0")
     try:
         result = cookies.bake(extra_context={"mode_export": True}, template=str(v2))
     finally:
@@ -484,7 +498,7 @@ def test_a_plain_cookiecutter_repo_links_with_copier_and_updates(
     author_edits(project)
 
     # The README's link: same answers, the release it came from, keep only the answers file.
-    copier_copy(template_repo, project, "v0.2.0", overwrite=True, mode_export=True)
+    copier_copy(template_repo, project, "v0.3.0", overwrite=True, mode_export=True)
     git(project, "add", ".copier-answers.yml")
     git(project, "checkout", "--", ".")
     assert git(project, "status", "--porcelain") == "A  .copier-answers.yml\n"
@@ -493,7 +507,7 @@ def test_a_plain_cookiecutter_repo_links_with_copier_and_updates(
 
     copier_update(project)
 
-    assert_v3_arrived(project)
+    assert_v4_arrived(project)
     assert_author_edits_kept(project)
     assert (project / EXPORT_HANDLER).is_file()
     assert_healthy(project, str(AUTHOR_TEST))
@@ -504,24 +518,24 @@ def test_a_plain_cookiecutter_repo_links_with_cruft_and_updates(
 ) -> None:
     import cruft
 
-    project = cruft_create(template_repo, tmp_path / "out", "v0.2.0", mode_export=True)
+    project = cruft_create(template_repo, tmp_path / "out", "v0.3.0", mode_export=True)
     (project / ".cruft.json").unlink()  # what plain cookiecutter leaves: no answers file
     author_edits(project)
 
     cruft.link(
         str(template_repo),
         project_dir=project,
-        checkout="v0.2.0",
+        checkout="v0.3.0",
         no_input=True,
         extra_context={"mode_export": True},
     )
     recorded = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
-    assert recorded["commit"] == git(template_repo, "rev-parse", "v0.2.0^{commit}").strip()
+    assert recorded["commit"] == git(template_repo, "rev-parse", "v0.3.0^{commit}").strip()
     commit_all(project, "Link to the template")
 
-    cruft_update(project, "v0.3.0")
+    cruft_update(project, "v0.4.0")
 
-    assert_v3_arrived(project)
+    assert_v4_arrived(project)
     assert_author_edits_kept(project)
 
 
@@ -534,12 +548,12 @@ def test_generating_from_a_local_path_warns_that_updates_need_the_git_url(
     from copier import run_copy
 
     with quiet_warnings():
-        run_copy(str(template_repo), tmp_path / "copier", defaults=True, vcs_ref="v0.3.0")
+        run_copy(str(template_repo), tmp_path / "copier", defaults=True, vcs_ref="v0.4.0")
     said = capfd.readouterr()
     assert "Generated from a local path" in said.out + said.err
     assert "_src_path" in said.out + said.err
 
-    cruft_create(template_repo, tmp_path / "cruft", "v0.3.0")
+    cruft_create(template_repo, tmp_path / "cruft", "v0.4.0")
     said = capfd.readouterr()
     assert "Generated from a local path" in said.out
     assert '"template" in .cruft.json' in said.out

@@ -35,8 +35,8 @@ PYTHON = BIN / f"python{SUFFIX}"
 UV = BIN / f"uv{SUFFIX}"
 # uv.lock's runtime part for the image, with hashes; tests/runtime/test_locks.py checks it agrees.
 EXPORT = [
-    "export", "--frozen", "--no-dev", "--no-emit-project", "--no-annotate",
-    "--format", "requirements-txt", "--output-file", "requirements.txt",
+    "export", "--frozen", "--no-dev", "--no-emit-project", "--no-emit-package", "cde-runtime",
+    "--no-annotate", "--format", "requirements-txt", "--output-file", "requirements.txt",
 ]  # fmt: skip
 
 
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             setup_step(UV, "--quiet", *EXPORT)
         sync()
         if args.command == "run":
-            return call(PYTHON, "-m", "emulator", "run", *passed_on)
+            return call(PYTHON, "-m", "cde_emulator", "run", *passed_on)
         if args.command == "test":
             return call(PYTHON, "-m", "pytest", *passed_on)
     except SetupError as error:

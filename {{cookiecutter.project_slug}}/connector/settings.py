@@ -24,14 +24,14 @@ To add an option: add a field here, then enter it in the portal (see docs/dev-po
 {%- endfor %}
 
 from typing import {% if ns.multi %}Annotated, {% endif %}ClassVar{% if ns.literal %}, Literal{% endif %}
-{% if ns.multi or ns.secret %}
-{% if ns.multi %}from pydantic import BeforeValidator{% if ns.secret %}, SecretStr{% endif %}
-{% else %}from pydantic import SecretStr
-{% endif %}
-{%- endif %}
-{%- if ns.multi %}from pydantic_settings import NoDecode
-{% endif %}
+
 from cde_runtime.options import ConnectorSettings, ExecutionMode{% if ns.any %}, option{% endif %}{% if ns.multi %}, split_list{% endif %}
+{%- if ns.multi %}
+from pydantic import BeforeValidator{% if ns.secret %}, SecretStr{% endif %}
+from pydantic_settings import NoDecode
+{%- elif ns.secret %}
+from pydantic import SecretStr
+{%- endif %}
 
 # How the portal passes options at run time; chosen when the connector is created.
 EXECUTION_MODE: ExecutionMode = {{ cookiecutter.execution_mode | tojson }}

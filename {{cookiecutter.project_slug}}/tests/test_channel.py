@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from cde_runtime.channel_client import ChannelError, Result
+
 from connector.channel import Channel
 
 Reply = Callable[[httpx.Request], httpx.Response]

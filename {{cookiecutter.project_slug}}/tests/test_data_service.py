@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from cde_emulator import Fault
+from cde_runtime.testing import ConnectorRunner, EmulatorFactory, pass_options, required_values
 
 from connector.settings import DataServiceSettings
-from emulator import Fault
-from emulator.testing import ConnectorRunner, EmulatorFactory, pass_options, required_values
 
 ROWS = [{"id": str(n), "title": f"Product {n}", "brand": f"Brand {n % 3}"} for n in range(2500)]
 REQUIRED = required_values(DataServiceSettings)

@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from connector.modes.data_source import SAMPLE_FEED, describe_feed
-from connector.settings import DataSourceSettings
-from emulator import Fault
-from emulator.testing import (
+from cde_emulator import Fault
+from cde_runtime.testing import (
     ConnectorRunner,
     EmulatorFactory,
     closed_port_url,
     pass_options,
     required_values,
 )
+
+from connector.modes.data_source import SAMPLE_FEED, describe_feed
+from connector.settings import DataSourceSettings
 
 SAMPLE_IDS = [json.loads(line)["id"] for line in SAMPLE_FEED.read_text().splitlines() if line]
 REQUIRED = required_values(DataSourceSettings)

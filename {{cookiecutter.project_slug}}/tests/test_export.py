@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-{% if uses_channel_url -%}
+from cde_emulator import Fault
+{%- if uses_channel_url %}
 from cde_runtime.channel_client import MAX_REJECTED_SHARE
-from connector.channel import CHANNEL_BATCH_SIZE
-from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
-{%- else -%}
-from connector.settings import ExportSettings
 {%- endif %}
-from emulator import Fault
-from emulator.testing import (
+from cde_runtime.testing import (
     ConnectorRunner,
     EmulatorFactory,
     closed_port_url,
     pass_options,
     required_values,
 )
+
+{% if uses_channel_url -%}
+from connector.channel import CHANNEL_BATCH_SIZE
+from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
+{%- else -%}
+from connector.settings import ExportSettings
+{%- endif %}
 
 # More than two channel batches, so batching, ordering and mid-run failures all show.
 PRODUCTS = [{"id": f"P{n}", "title": f"Product {n}", "price": "9.99"} for n in range(1050)]

@@ -8,6 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from cde_emulator import Fault
+from cde_runtime.testing import (
+    ConnectorRunner,
+    EmulatorFactory,
+    closed_port_url,
+    pass_options,
+    required_values,
+)
+
 {% if uses_channel_url -%}
 from connector.channel import CHANNEL_BATCH_SIZE
 {% endif -%}
@@ -17,14 +26,6 @@ from connector.settings import (
     FEEDBACK_FILE,
 {%- endif %}
     ExportDeltaSettings,
-)
-from emulator import Fault
-from emulator.testing import (
-    ConnectorRunner,
-    EmulatorFactory,
-    closed_port_url,
-    pass_options,
-    required_values,
 )
 
 

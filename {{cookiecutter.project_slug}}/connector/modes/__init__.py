@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cde_runtime import Mode
+
 from connector import settings
 from connector.modes import {% for mode in ["data_service", "data_source", "export", "export_delta"] if cookiecutter["mode_" ~ mode] %}{{ mode }}{{ ", " if not loop.last else "" }}{% endfor %}
 

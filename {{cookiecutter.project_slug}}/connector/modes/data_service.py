@@ -31,6 +31,7 @@ import logging
 from typing import Any
 
 from cde_runtime import SUCCESS, ContainerApi, Progress, RunFailed
+
 from connector.settings import DataServiceSettings
 
 log = logging.getLogger(__name__)

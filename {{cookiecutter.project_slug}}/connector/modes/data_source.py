@@ -18,7 +18,7 @@ Where the products come from:
   written in order; the feed ends at the first page without products.
 - FEED_URL set to a file path (or a file:// URL): a JSON Lines file, one product object a line.
 - FEED_URL empty: the sample feed bundled next to this file (data_source.jsonl), on local
-  runs only (`python -m emulator run`, the tests). On the platform an empty FEED_URL fails
+  runs only (`python -m cde_emulator run`, the tests). On the platform an empty FEED_URL fails
   the run: importing the sample there would replace the site's products with it.
 
 Writing never waits for the feed, nor the feed for writing: the output writer posts full
@@ -43,7 +43,6 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 import httpx
-
 from cde_runtime import (
     SUCCESS,
     ContainerApi,
@@ -55,6 +54,7 @@ from cde_runtime import (
     read_ahead,
     send_in_order,
 )
+
 from connector.settings import DataSourceSettings
 
 log = logging.getLogger(__name__)

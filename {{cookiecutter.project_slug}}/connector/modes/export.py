@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 from cde_runtime import SUCCESS, ContainerApi, ExportReport, Progress, Result, chunked
+
 from connector.channel import CHANNEL_BATCH_SIZE, CHANNEL_CONCURRENCY, Channel
 from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 

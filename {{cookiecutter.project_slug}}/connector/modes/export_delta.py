@@ -31,6 +31,7 @@ from cde_runtime import (
     Result,
     chunked,
 )
+
 from connector.channel import CHANNEL_BATCH_SIZE, CHANNEL_CONCURRENCY, Channel
 from connector.settings import DELTA_KEY, FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportDeltaSettings
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from emulator import Emulator, Fault
-from emulator.channel import rejected_by_rate
-from emulator.testing import PROJECT_ROOT, EmulatorFactory
+from cde_emulator import Emulator, Fault
+from cde_emulator.channel_stand_in import rejected_by_rate
+from cde_runtime.testing import PROJECT_ROOT, EmulatorFactory
 
 Connect = Callable[[Emulator], httpx.Client]
 # One TLS context for every client: httpx builds a new one per client otherwise (~0.25 s each).

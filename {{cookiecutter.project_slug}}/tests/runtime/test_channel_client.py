@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cde_runtime import ContainerApi, ContainerApiError, RunFailed, redaction
 from cde_runtime.channel_client import (
     MAX_REJECTED_SHARE,
@@ -12,8 +11,8 @@ from cde_runtime.channel_client import (
     ExportReport,
     Result,
 )
+from cde_runtime.testing import EmulatorFactory
 from cde_runtime.tls import tls_context
-from emulator.testing import EmulatorFactory
 
 
 def report_of(accepted: int, rejected: int) -> ExportReport:

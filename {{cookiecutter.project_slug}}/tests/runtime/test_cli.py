@@ -11,21 +11,19 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from cde_runtime.cli import main
 {%- if ns.required %}
 from cde_runtime.options import Option
-{%- endif %}
-from connector.modes import MODES
-{%- if ns.required %}
-from connector.settings import EXECUTION_MODE
-from emulator.testing import (
+from cde_runtime.testing import (
     ConnectorRunner,
     EmulatorFactory,
     closed_port_url,
     pass_options,
     valid_value,
 )
+
+from connector.modes import MODES
+from connector.settings import EXECUTION_MODE
 
 # Options every mode's required settings need, so a run gets past configuration.
 REQUIRED = [
@@ -35,7 +33,9 @@ REQUIRED = [
     if option.required
 ]
 {%- else %}
-from emulator.testing import ConnectorRunner, EmulatorFactory, closed_port_url
+from cde_runtime.testing import ConnectorRunner, EmulatorFactory, closed_port_url
+
+from connector.modes import MODES
 {%- endif %}
 
 

@@ -14,9 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from cde_runtime.container_api import (
     INPUT_TYPES,
     LOG_LEVELS,
@@ -33,6 +30,8 @@ from cde_runtime.container_api import (
 )
 from cde_runtime.container_api.client import _byte_bounded, _verify
 from cde_runtime.container_api.errors import parse_retry_after
+from hypothesis import given
+from hypothesis import strategies as st
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 Row = dict[str, Any]

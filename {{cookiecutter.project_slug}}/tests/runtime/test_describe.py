@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cde_runtime.describe import BEGIN, END, OPTION_HEADER, WRITE_COMMAND, cell, updated_page
 from cde_runtime.describe import render as render_modes
+
 from connector.modes import MODES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -42,7 +42,7 @@ def test_run_passes_every_argument_to_the_emulator_runner(
     calls: list[tuple[str, ...]], argv: list[str], passed_on: list[str]
 ) -> None:
     assert dev.main(argv) == 0
-    assert calls == [(str(dev.PYTHON), "-m", "emulator", "run", *passed_on)]
+    assert calls == [(str(dev.PYTHON), "-m", "cde_emulator", "run", *passed_on)]
 
 
 def test_test_passes_help_to_pytest(calls: list[tuple[str, ...]]) -> None:

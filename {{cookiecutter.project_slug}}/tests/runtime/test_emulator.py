@@ -28,14 +28,14 @@ from typing import Any
 
 import httpx
 import pytest
+from cde_emulator import Emulator, Fault, runner
+from cde_emulator.__main__ import main as emulator_main
+from cde_emulator.state import format_summary
+from cde_runtime.testing import PROJECT_ROOT, EmulatorFactory
+{%- if runnable %}
 
-{% if runnable -%}
 from connector.modes import MODES
-{% endif -%}
-from emulator import Emulator, Fault, runner
-from emulator.__main__ import main as emulator_main
-from emulator.state import format_summary
-from emulator.testing import PROJECT_ROOT, EmulatorFactory
+{%- endif %}
 
 PRODUCTS = [
     {"id": "1", "title": "Merino Sweater", "___internal_note": "restock"},
@@ -865,7 +865,7 @@ LOCAL_RUN_MODES = sorted(MODES)
 
 @pytest.mark.parametrize("mode", LOCAL_RUN_MODES)
 def test_the_readme_local_run_succeeds_for_every_mode(mode: str, tmp_path: Path) -> None:
-    # `python -m emulator run <mode>` with the bundled sample data and .env.example.
+    # `python -m cde_emulator run <mode>` with the bundled sample data and .env.example.
     out = tmp_path / "out"
     assert runner.run(mode, out_dir=out, env_file=PROJECT_ROOT / ".env.example") == 0
     assert (out / "logs.jsonl").read_text(encoding="utf-8")

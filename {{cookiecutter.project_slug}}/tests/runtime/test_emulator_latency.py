@@ -7,9 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from emulator import Emulator
-from emulator.__main__ import _serve_parser
+from cde_emulator import Emulator
+from cde_emulator.__main__ import _serve_parser
 
 
 def test_latency_options_take_milliseconds() -> None:

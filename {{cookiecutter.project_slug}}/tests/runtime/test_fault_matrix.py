@@ -2,10 +2,10 @@
 
 A cell is (mode, call kind, fault, once or always). The call kinds are those the mode really
 makes, counted on a fault-free run of it against the emulator (the baseline): read, count, write,
-close, log, channel, feed (emulator/faults.py names them). The faults are the emulator's actions in
-FAULTS, injected into the middle call of the kind: "once" hits that call only, "always" that call
-and every later one of its kind. Each cell runs the mode against a fresh emulator with a canary
-value in every password option (and credentials in the Container API URL), then checks:
+close, log, channel, feed (cde_emulator/faults.py names them). The faults are the emulator's
+actions in FAULTS, injected into the middle call of the kind: "once" hits that call only, "always"
+that call and every later one of its kind. Each cell runs the mode against a fresh emulator with
+a canary value in every password option (and credentials in the Container API URL), then checks:
 
 - the exit code, from the rules below (`expected_exit`);
 - the baseline itself: exit 0, nothing on stderr, and every row it read from the Container API
@@ -44,7 +44,7 @@ where it is retried (count, feed) and on the channel; elsewhere it is the same a
 has cells only for a mode that closes an output (the example modes do not: the platform closes
 them).
 
-How a mode is pointed at the emulator: the `local_run_for` fixture (emulator/testing.py) gives
+How a mode is pointed at the emulator: the `local_run_for` fixture (cde_runtime/testing.py) gives
 each option a value for a local run, and the matrix then puts the canary in every password
 option. If your options need other values, override that fixture in tests/conftest.py (your
 file) rather than editing this one, so template updates apply cleanly.
@@ -70,14 +70,11 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
-
+from cde_emulator import Emulator, Fault
 from cde_runtime import channel_client, cli, fetching, redaction
 from cde_runtime.channel_client import MAX_REJECTED_SHARE
 from cde_runtime.mode import Mode
-from connector import settings as connector_settings
-from connector.modes import MODES
-from emulator import Emulator, Fault
-from emulator.testing import (
+from cde_runtime.testing import (
     PROJECT_ROOT,
     LocalRun,
     LocalRunFactory,
@@ -85,12 +82,15 @@ from emulator.testing import (
     pass_options,
 )
 
+from connector import settings as connector_settings
+from connector.modes import MODES
+
 # -- the matrix --------------------------------------------------------------------------------
 
-#: The call kinds of the matrix (emulator/faults.py counts requests by these).
+#: The call kinds of the matrix (cde_emulator/faults.py counts requests by these).
 CALL_KINDS = ("read", "count", "write", "close", "log", "channel", "feed")
 EVERY_KIND = CALL_KINDS
-#: Fault actions (emulator/faults.py), each with the call kinds where it means something.
+#: Fault actions (cde_emulator/faults.py), each with the call kinds where it means something.
 FAULTS = {
     "400": EVERY_KIND,  # a 4xx: the request is refused
     "404": ("read",),  # "not provided": on a read after the count, a contradiction

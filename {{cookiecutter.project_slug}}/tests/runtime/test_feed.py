@@ -7,11 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from emulator import Emulator, Fault
-from emulator.__main__ import _serve_parser, main
-from emulator.rows import InvalidInputFileError
-from emulator.testing import EmulatorFactory
+from cde_emulator import Emulator, Fault
+from cde_emulator.__main__ import _serve_parser, main
+from cde_emulator.rows import InvalidInputFileError
+from cde_runtime.testing import EmulatorFactory
 
 PRODUCTS = [{"id": f"P{n}", "title": f"Product {n}", "price": {"amount": n}} for n in range(5)]
 
@@ -120,7 +119,7 @@ def test_a_broken_feed_file_stops_the_start_naming_the_line(
     code = main(["--port", "0", "--feed", str(feed), "--out", str(tmp_path / "out")])
     assert code == 2
     assert capsys.readouterr().err == (
-        f"python -m emulator: invalid feed file {feed}: row 2 is not a JSON object\n"
+        f"python -m cde_emulator: invalid feed file {feed}: row 2 is not a JSON object\n"
     )
 
 
@@ -128,6 +127,6 @@ def test_a_missing_feed_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixt
     missing = tmp_path / "missing.jsonl"
     assert main(["--port", "0", "--feed", str(missing), "--out", str(tmp_path / "out")]) == 2
     message = capsys.readouterr().err
-    assert message.startswith(f"python -m emulator: invalid feed file {missing}: ")
+    assert message.startswith(f"python -m cde_emulator: invalid feed file {missing}: ")
     assert "No such file" in message
     assert message.count("\n") == 1  # one line, no traceback

@@ -6,7 +6,6 @@ import logging
 
 import httpx
 import pytest
-
 from cde_runtime import fetching, get_with_retries
 
 

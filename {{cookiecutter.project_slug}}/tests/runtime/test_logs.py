@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-
 from cde_runtime.container_api import ContainerApi, ContainerApiUnavailable
 from cde_runtime.logs import (
     SUCCESS,
@@ -18,7 +17,7 @@ from cde_runtime.logs import (
     api_level,
     forward_logs,
 )
-from emulator.testing import EmulatorFactory, closed_port_url
+from cde_runtime.testing import EmulatorFactory, closed_port_url
 
 SECRET = "tok-5ecr3t-value"  # noqa: S105 - the value the tests make sure never leaks
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import closing
 
 import pytest
-
 from cde_runtime import RunFailed, read_ahead
 
 WAIT = 10.0  # seconds before a stuck test fails instead of hanging

@@ -10,13 +10,12 @@ import sys
 from urllib.parse import quote, quote_plus
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from cde_runtime import redaction
 from cde_runtime.logs import RedactSecrets
 from cde_runtime.options import Option, clean_options
 from cde_runtime.redaction import MASK, RedactingStream, Redactor
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # Secrets as people paste them: quotes, backslashes, %-escapes, unicode, spaces inside. Control
 # characters cannot reach the redactor (the settings refuse such a secret), but CR/LF around a

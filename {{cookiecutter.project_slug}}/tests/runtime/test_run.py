@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import pytest
+from cde_runtime import ConnectorSettings, ContainerApi, ExecutionMode, Mode, cli, option, redaction
+from cde_runtime.environment import RuntimeEnvironmentError, load_environment
+from cde_runtime.testing import EmulatorFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from cde_runtime import ConnectorSettings, ContainerApi, ExecutionMode, Mode, cli, option, redaction
-from cde_runtime.environment import RuntimeEnvironmentError, load_environment
-from emulator.testing import EmulatorFactory
 from tests.runtime.test_redaction import SECRET_CHARS
 
 SECRET = "canary-Pa55'w\"0rd%41"  # noqa: S105 - the value these tests make sure never leaks

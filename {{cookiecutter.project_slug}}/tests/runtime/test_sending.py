@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from cde_runtime import ChannelClient, ChannelError, InFlightLimit, send_in_order
 from cde_runtime.channel_client import MAX_RETRY_AFTER, retry_after
 

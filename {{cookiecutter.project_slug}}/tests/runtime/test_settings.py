@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal
 
 import pytest
+from cde_runtime.cli import settings_error_message
+from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
 from pydantic import BeforeValidator, SecretStr, ValidationError
 from pydantic_settings import NoDecode
 
-from cde_runtime.cli import settings_error_message
-from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
 from connector.modes import MODES
 from connector.settings import EXECUTION_MODE
 

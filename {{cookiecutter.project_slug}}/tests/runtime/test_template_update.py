@@ -91,6 +91,7 @@ def test_no_files_of_switched_off_modes_are_left() -> None:
     # Imported here, not above: a conflict in a handler must not stop the two tests above
     # from naming it.
     from cde_runtime.mode import CHANNEL_MODES, PLATFORM_MODES
+
     from connector.modes import MODES
 
     owners = [mode.replace("-", "_") for mode in PLATFORM_MODES if mode not in MODES]

@@ -8,7 +8,6 @@ no Nagle/delayed-ACK stalls between a header write and a body write.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import re
 import select
 import socket
@@ -20,28 +19,20 @@ from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
-from emulator import routes
-from emulator.faults import BODILESS, Fault, FaultPlan
-from emulator.feed import Feed
-from emulator.feed import handle as answer_feed
-from emulator.routes import Request, Response, json_response
-from emulator.rows import encode
-from emulator.state import RunState
+from cde_emulator import routes
+from cde_emulator.faults import BODILESS, Fault, FaultPlan
+from cde_emulator.feed import Feed
+from cde_emulator.feed import handle as answer_feed
+from cde_emulator.routes import Request, Response, json_response
+from cde_emulator.rows import encode
+from cde_emulator.state import RunState
 
 
-def _channel_stand_in() -> ModuleType | None:
-    """The channel stand-in ships only with export connectors (the template strips it otherwise)."""
-    try:
-        return importlib.import_module("emulator.channel")
-    except ModuleNotFoundError:
-        return None
-
-
-channel = _channel_stand_in()
+from cde_emulator import channel_stand_in as channel
 
 MALFORMED_BODY = b"<html><body>502 Bad Gateway (injected malformed response)</body></html>"
 #: How long a `timeout` fault holds a connection at most when the client never gives up.
@@ -270,7 +261,7 @@ class Emulator:
     files in `out_dir` (default `data_dir/out`), which start empty like a fresh platform run.
     `old_api` serves an older Container API (input type `full` only); `max_body_bytes` answers
     413 to larger request bodies, like a proxy in front of the API. `feed` (a JSON Lines file of
-    products) is served under `/feed` in pages of `feed_page_size` (emulator/feed.py).
+    products) is served under `/feed` in pages of `feed_page_size` (cde_emulator/feed.py).
     """
 
     def __init__(
@@ -405,10 +396,6 @@ class Emulator:
         return json_response(404, {"message": f'No route found for "{request.path}"'})
 
     def handle_channel(self, request: Request) -> Response:
-        if channel is None:
-            return json_response(
-                404, {"message": "The channel stand-in is not part of this project."}
-            )
         result = channel.handle(
             request.method,
             request.path.removeprefix("/channel"),

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
-from emulator.rows import (
+from cde_emulator.rows import (
     DEFAULT_SEPARATOR,
     INPUT_ALIASES,
     INPUT_TYPES,
@@ -24,7 +24,7 @@ from emulator.rows import (
     encode,
     flatten,
 )
-from emulator.state import OUTPUT_TYPES, MissingInputError, RunState
+from cde_emulator.state import OUTPUT_TYPES, MissingInputError, RunState
 
 #: Log levels docs/container-api.md §2 lists.
 LOG_LEVELS = (
@@ -277,7 +277,7 @@ def _source_path(value: Any) -> Path | None:
     """Where `source_file` points.
 
     Absolute paths are used as given; relative ones resolve against the emulator's working directory
-    (the project root in `python -m emulator run`). The real base directory is not documented
+    (the project root in `python -m cde_emulator run`). The real base directory is not documented
     (unknown 8).
     """
     if not isinstance(value, str) or not value:

@@ -1,6 +1,6 @@
 """A pytest plugin: a local Container API per test, and a way to run the connector against it.
 
-tests/conftest.py loads it (`pytest_plugins = ["emulator.testing"]`), so every test can take the
+tests/conftest.py loads it (`pytest_plugins = ["cde_runtime.testing"]`), so every test can take the
 `emulator` and `run_connector` fixtures and import the helpers below. End-to-end tests read
 like this::
 
@@ -26,9 +26,11 @@ from typing import Any
 
 import pytest
 
-from emulator import Emulator, Fault
+from cde_emulator import Emulator, Fault
+from cde_emulator.runner import find_project_root
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent  # emulator/ sits at the project root
+#: The connector project the tests run (pytest runs from its root).
+PROJECT_ROOT = find_project_root()
 STREAMS = ("input", "new", "modified", "unchanged", "deleted")
 
 EmulatorFactory = Callable[..., Emulator]

@@ -1,6 +1,6 @@
 """Command line of the emulator.
 
-`python -m emulator [options]` serves; `python -m emulator run <mode>` runs a connector.
+`python -m cde_emulator [options]` serves; `python -m cde_emulator run <mode>` runs a connector.
 Serving prints the URL and keeps going until Ctrl-C or SIGTERM, then prints a summary.
 """
 
@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from emulator.faults import Fault
-from emulator.rows import InvalidInputFileError
-from emulator.runner import available_modes, default_out_dir, run
-from emulator.server import Emulator
-from emulator.state import format_summary
+from cde_emulator.faults import Fault
+from cde_emulator.rows import InvalidInputFileError
+from cde_emulator.runner import available_modes, default_out_dir, run
+from cde_emulator.server import Emulator
+from cde_emulator.state import format_summary
 
 
 def _fault(spec: str) -> Fault:
@@ -130,9 +130,9 @@ def _positive(value: str) -> int:
 
 def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m emulator",
+        prog="python -m cde_emulator",
         description="Serve a local Productsup Container API. "
-        "`python -m emulator run <mode>` runs the connector against it in one command.",
+        "`python -m cde_emulator run <mode>` runs the connector against it in one command.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
@@ -148,7 +148,7 @@ def _serve_parser() -> argparse.ArgumentParser:
 
 def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m emulator run",
+        prog="python -m cde_emulator run",
         description="Start the emulator with the mode's sample data, run `python main.py <mode>` "
         "against it with options from .env (else .env.example), and report the results.",
     )
@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except InvalidInputFileError as error:  # a broken --feed file: nothing was started
-        print(f"python -m emulator: invalid feed file {error}", file=sys.stderr)
+        print(f"python -m cde_emulator: invalid feed file {error}", file=sys.stderr)
         return 2
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from emulator.rows import (
+from cde_emulator.rows import (
     INPUT_ALIASES,
     INPUT_TYPES,
     InputFile,

@@ -10,7 +10,7 @@ unset, so the defaults are the production values. Local runs and tests change th
                                    retries wait twice as long each, plus jitter
     CONTAINER_API_MAX_WRITE_BYTES  bytes of JSON per write request, at least 1024 (default 1000000)
     LOG_LEVEL                      debug, info, warning or error (default info)
-    CDE_LOCAL_RUN                  1 on a local run: `python -m emulator run` and the test
+    CDE_LOCAL_RUN                  1 on a local run: `python -m cde_emulator run` and the test
                                    fixtures set it; production never does. Local-only conveniences
                                    (such as a bundled sample feed) check it.
 

@@ -1,4 +1,4 @@
-"""The one-command local run: `python -m emulator run <mode>`.
+"""The one-command local run: `python -m cde_emulator run <mode>`.
 
 Starts the emulator on a free port with the mode's sample data, loads the connector's options from
 `.env` (else `.env.example`), runs `python main.py <mode>` against it, and reports what happened.
@@ -17,11 +17,26 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from emulator.faults import Fault
-from emulator.server import Emulator
-from emulator.state import format_summary
+from cde_emulator.faults import Fault
+from cde_emulator.server import Emulator
+from cde_emulator.state import format_summary
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The connector project in use: the nearest folder holding `main.py`, from `start` up.
+
+    The runtime is an installed package, so the project is found from where it is run
+    (dev.py, pytest and the platform all run from the project root), never from this file.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "main.py").is_file():
+            return folder
+    return here
+
+
+PROJECT_ROOT = find_project_root()
 API_URL_VARIABLE = "CONTAINER_API_URL"
 
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.rows import InvalidInputFileError, encode, read_objects
+from cde_emulator.rows import InvalidInputFileError, encode, read_objects
 
 DEFAULT_PAGE_SIZE = 100
 
