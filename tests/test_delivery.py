@@ -393,7 +393,8 @@ def test_every_action_and_image_is_pinned_by_sha_or_digest(
             text = workflow_file.read_text(encoding="utf-8")
             workflow = yaml.safe_load(text)
             for name, job in workflow["jobs"].items():
-                assert "container" not in job and "services" not in job, name
+                assert "container" not in job, name
+                assert "services" not in job, name
                 for step in job["steps"]:
                     if "uses" in step:
                         assert PINNED_ACTION.match(step["uses"]), f"{workflow_file}: {step['uses']}"
