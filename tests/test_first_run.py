@@ -131,14 +131,14 @@ def test_the_readme_commands_work_on_a_bare_machine(template_copy: Path, tmp_pat
     for hook in ("ruff check", "ruff format", "mypy (strict)", "hadolint", "actionlint"):
         assert re.search(rf"^{re.escape(hook)}\.+Passed$", said, re.M), said
     sh(".venv/bin/pre-commit run --all-files", first, env)
-    (first / "connector" / "bad.py").write_text("import os\n", encoding="utf-8")  # F401
+    (first / "connector" / "bad.py").write_text("print(undefined)\n", encoding="utf-8")  # F821
     refused = subprocess.run(
         ["/bin/sh", "-c", "git add . && git commit -qm bad"],
         cwd=first, env=env | committer, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert refused.returncode != 0
-    assert "F401" in refused.stdout + refused.stderr, refused.stdout + refused.stderr
-    assert "not found" not in refused.stdout + refused.stderr
+    assert "F821" in refused.stdout + refused.stderr, refused.stdout + refused.stderr
+    assert "Executable `" not in refused.stdout + refused.stderr  # pre-commit: tool not found
 
     # The generated suites run in full in test_generated.py: here a slice keeps it quick.
     second = shutil.copytree(project, tmp_path / "second")
@@ -147,16 +147,22 @@ def test_the_readme_commands_work_on_a_bare_machine(template_copy: Path, tmp_pat
     assert "failed" not in tested.stdout
 
 
-def in_mount_namespace(store: Path, command: str) -> list[str]:
-    """`command` run with `store` mounted over /etc/ssl/certs for it alone (unshare -rm)."""
-    unshare, mount_program = shutil.which("unshare"), shutil.which("mount")
-    if not (unshare and mount_program) or subprocess.run([unshare, "-rm", "true"]).returncode:
+def in_mount_namespace_command(mounts: str, command: str) -> list[str]:
+    """`command` run after `mounts` (shell commands; `{mount}` is the mount program), in a
+    mount namespace of its own (unshare -rm), PATH unchanged."""
+    unshare, mount = shutil.which("unshare"), shutil.which("mount")
+    if not (unshare and mount) or subprocess.run([unshare, "-rm", "true"]).returncode:
         message = "this test needs unprivileged mount namespaces (unshare -rm)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    mount = f'{mount_program} --bind "{store}" /etc/ssl/certs && exec /bin/sh -c "$0"'
-    return [unshare, "-rm", "/bin/sh", "-c", mount, command]
+    script = mounts.format(mount=mount) + ' && exec /bin/sh -c "$0"'
+    return [unshare, "-rm", "/bin/sh", "-c", script, command]
+
+
+def in_mount_namespace(store: Path, command: str) -> list[str]:
+    """`command` run with `store` mounted over /etc/ssl/certs for it alone."""
+    return in_mount_namespace_command(f'{{mount}} --bind "{store}" /etc/ssl/certs', command)
 
 
 @pytest.mark.slow
