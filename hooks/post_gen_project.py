@@ -4,6 +4,9 @@ Copier strips the same files with `_exclude` in copier.yml. Both follow one nami
 rule (docs/architecture.md): a file or folder named `<mode>`, `<mode>.<ext>` or
 `test_<mode>.<ext>` belongs to that mode; `channel` files belong to the two export
 modes together. tests/test_trees.py proves the two tools give identical trees.
+
+The rule applies to the template's own paths only: regenerating over an existing project
+(`--overwrite-if-exists`) never touches the user's files, whatever their names.
 """
 
 from __future__ import annotations
@@ -16,12 +19,26 @@ from pathlib import Path
 from typing import Any
 
 MODES = ("data_source", "data_service", "export", "export_delta")
+# The folder the template renders into the project (escaped: this file is rendered as Jinja).
+PROJECT_DIR = "\x7b\x7bcookiecutter.project_slug\x7d\x7d"
 
 
 def owned_by(path: Path, owner: str) -> bool:
-    """Whether `path` belongs to `owner` (a mode, or "channel") by the naming rule."""
-    stem = path.name.split(".", 1)[0]
-    return stem in (owner, f"test_{owner}")
+    """Whether `path` (or a folder it is in) belongs to `owner` (a mode, or "channel")."""
+    return any(part.split(".", 1)[0] in (owner, f"test_{owner}") for part in path.parts)
+
+
+def template_paths(template: Path) -> list[Path]:
+    """The project paths the template itself holds, relative to the project folder.
+
+    Names holding a tag are left out: they are rendered, and none is named after a mode.
+    """
+    project = template / PROJECT_DIR
+    return sorted(
+        path.relative_to(project)
+        for path in project.rglob("*")
+        if "{" not in path.relative_to(project).as_posix()
+    )
 
 
 def unused_owners(answers: dict[str, Any]) -> list[str]:
@@ -32,12 +49,16 @@ def unused_owners(answers: dict[str, Any]) -> list[str]:
     return owners
 
 
-def remove_files_of(root: Path, owners: Iterable[str]) -> list[Path]:
-    """Delete every file and folder under `root` that belongs to one of `owners`."""
+def remove_files_of(root: Path, owners: Iterable[str], paths: Iterable[Path]) -> list[Path]:
+    """Delete the template's files and folders under `root` that belong to one of `owners`.
+
+    `paths` are the template's own (relative) paths: anything else under `root` is the user's.
+    """
     owners = list(owners)
     removed = []
-    for path in sorted(root.rglob("*")):
-        if any(owned_by(path, owner) for owner in owners) and path.exists():
+    for relative in sorted(paths):
+        path = root / relative
+        if any(owned_by(relative, owner) for owner in owners) and path.exists():
             if path.is_dir():
                 shutil.rmtree(path)
             else:
@@ -106,8 +127,8 @@ def shown_path(answers: dict[str, Any], project: Path) -> Path:
     return Path(project.name) if "_commit" in answers else project
 
 
-def main(answers: dict[str, Any]) -> int:
-    remove_files_of(Path.cwd(), unused_owners(answers))
+def main(answers: dict[str, Any], template: Path) -> int:
+    remove_files_of(Path.cwd(), unused_owners(answers), template_paths(template))
     print(next_steps(answers, shown_path(answers, Path.cwd())))
     notes = update_notes(answers)
     if notes:
@@ -118,4 +139,11 @@ def main(answers: dict[str, Any]) -> int:
 
 if __name__ == "__main__":
     # tojson escapes quotes, so no answer can end this raw string early.
-    sys.exit(main(json.loads(r"""{{ cookiecutter | tojson }}""")))
+    sys.exit(
+        main(
+            json.loads(r"""{{ cookiecutter | tojson }}"""),
+            # cookiecutter names its template folder; cruft does not, the extension does.
+            # (tojson escapes single quotes, so no path can end this raw string early.)
+            Path(json.loads(r'''{{ cookiecutter._repo_dir | default(template_dir) | tojson }}''')),
+        )
+    )

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hooks import post_gen_project as strip
-from tests.bake import TEMPLATE, defaults
+from tests.bake import TEMPLATE, bake_cookiecutter, bake_copier, defaults
 
 COOKIECUTTER = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 COPIER = yaml.safe_load((TEMPLATE / "copier.yml").read_text(encoding="utf-8"))
@@ -87,16 +87,98 @@ def test_naming_rule_decides_which_mode_owns_a_file(name: str, owner: str, owned
 
 
 def test_stripping_removes_only_unchosen_modes(tmp_path: Path) -> None:
-    for name in ("modes/export.py", "modes/export_delta.py", "tests/test_export.py", "channel.py"):
+    names = ["modes/export.py", "modes/export_delta.py", "tests/test_export.py", "channel.py"]
+    for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("")
     (tmp_path / "sample_data" / "export").mkdir(parents=True)
+    (tmp_path / "sample_data" / "export" / "a.json").write_text("")
     answers = {**defaults(), "mode_data_source": False, "mode_export_delta": True}
+    paths = [Path(name) for name in [*names, "sample_data", "sample_data/export"]]
 
-    strip.remove_files_of(tmp_path, strip.unused_owners(answers))
+    strip.remove_files_of(tmp_path, strip.unused_owners(answers), paths)
 
     remaining = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
     assert remaining == ["channel.py", "modes", "modes/export_delta.py", "sample_data", "tests"]
+
+
+def test_stripping_leaves_paths_the_template_does_not_hold(tmp_path: Path) -> None:
+    for name in ("scripts/export.sh", "docs/channel.md", "modes/export.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+
+    strip.remove_files_of(tmp_path, strip.unused_owners(defaults()), [Path("modes/export.py")])
+
+    assert (tmp_path / "scripts" / "export.sh").is_file()
+    assert (tmp_path / "docs" / "channel.md").is_file()
+    assert not (tmp_path / "modes" / "export.py").exists()
+
+
+def test_the_template_paths_are_the_project_folders_own(template_copy: Path) -> None:
+    paths = strip.template_paths(template_copy)
+    assert Path("connector/modes/export.py") in paths
+    assert Path("sample_data/export") in paths
+    assert not [path for path in paths if "{" in path.as_posix()]
+
+
+# Files a user of a generated data-source project might keep, named like the modes left out.
+USER_FILES = ("scripts/export.sh", "docs/channel.md", "export", "data_service/notes.txt")
+
+
+def git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    command = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args]
+    return subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+def add_user_files(project: Path) -> None:
+    """Commit the project, then add files (and a branch) named after unchosen modes."""
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+    git(project, "branch", "export")
+    for name in USER_FILES:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("mine\n", encoding="utf-8")
+
+
+def assert_user_files_survived(project: Path) -> None:
+    for name in USER_FILES:
+        assert (project / name).read_text(encoding="utf-8") == "mine\n", name
+    assert (project / ".git" / "refs" / "heads" / "export").is_file()
+    assert (project / ".git" / "logs" / "refs" / "heads" / "export").is_file()
+    assert "export" in git(project, "branch", "--list", "export")
+    # The template's own files of the modes left out are still stripped.
+    assert not (project / "connector" / "modes" / "export.py").exists()
+    assert not (project / "sample_data" / "export").exists()
+    assert not (project / "tests" / "test_channel.py").exists()
+    assert (project / "connector" / "modes" / "data_source.py").is_file()
+
+
+def test_cookiecutter_regeneration_keeps_the_users_files(
+    tmp_path: Path, template_copy: Path
+) -> None:
+    from cookiecutter.main import cookiecutter
+
+    project = bake_cookiecutter({}, tmp_path, template=template_copy)
+    add_user_files(project)
+
+    cookiecutter(
+        str(template_copy), no_input=True, output_dir=str(tmp_path), overwrite_if_exists=True
+    )
+
+    assert_user_files_survived(project)
+
+
+def test_copier_regeneration_keeps_the_users_files(tmp_path: Path, template_copy: Path) -> None:
+    # Copier's `_exclude` only ever matches the template's own paths.
+    project = bake_copier({}, tmp_path, template=template_copy)
+    add_user_files(project)
+
+    bake_copier({}, tmp_path, template=template_copy)
+
+    assert_user_files_survived(project)
 
 
 def test_channel_files_go_when_neither_export_mode_is_chosen() -> None:
