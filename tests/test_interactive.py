@@ -18,7 +18,10 @@ import pytest
 import yaml
 
 from hooks import post_gen_project
+from hooks.rules import Rules
 from tests.bake import TEMPLATE
+
+RULES = Rules(TEMPLATE)
 
 BIN = Path(sys.executable).parent
 NAME = "Müller Feed (EU)"
@@ -165,16 +168,16 @@ def test_both_tools_print_the_same_next_steps(
     [(("data_source",), "data-source"), (("export", "export_delta"), "export")],
 )
 def test_the_next_steps_name_the_first_chosen_mode(modes: tuple[str, ...], first: str) -> None:
-    answers = {f"mode_{mode}": mode in modes for mode in post_gen_project.MODES}
-    message = post_gen_project.next_steps(answers, Path("/x/acme"))
+    answers = {f"mode_{mode}": mode in modes for mode in RULES.modes}
+    message = RULES.next_steps(answers, Path("/x/acme"))
     assert f"python3 dev.py run {first} " in message
     assert message.splitlines()[:2] == ["Created /x/acme. Next steps:", "  cd /x/acme"]
 
 
 def test_cruft_next_steps_name_the_folder_not_crufts_temporary_one() -> None:
-    answers = {f"mode_{mode}": True for mode in post_gen_project.MODES}
+    answers = {f"mode_{mode}": True for mode in RULES.modes}
     rendered_in = Path("/tmp/tmpab12cd/acme")
     by_cruft = post_gen_project.shown_path({**answers, "_commit": "0" * 40}, rendered_in)
     by_cookiecutter = post_gen_project.shown_path(answers, rendered_in)
-    assert post_gen_project.next_steps(answers, by_cruft).splitlines()[1] == "  cd acme"
+    assert RULES.next_steps(answers, by_cruft).splitlines()[1] == "  cd acme"
     assert by_cookiecutter == rendered_in
