@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,32 @@ def shown_path(answers: dict[str, Any], project: Path) -> Path:
     return Path(project.name) if "_commit" in answers else project
 
 
+def regenerated_by_cruft(answers: dict[str, Any], template: Path, project: Path) -> bool:
+    """Whether cruft is rendering the template only to compare (`cruft diff`, `cruft update`).
+
+    cruft gives hooks no sign of it (cruft issue #143), so this reads its layout: for diff and
+    update it clones the template into `<tmp>/repo` and renders into a fresh `<tmp>/<project>`
+    (both right under the system's temporary folder), while `cruft create` clones into `<tmp>`
+    itself and renders where it was run.
+    """
+    if "_commit" not in answers:
+        return False
+    temp = Path(tempfile.gettempdir()).resolve()
+    try:
+        clone = template.resolve().relative_to(temp).parts
+    except ValueError:
+        return False
+    return clone[1:2] == ("repo",) and project.resolve().parent.parent == temp
+
+
 def main(answers: dict[str, Any], template: Path) -> int:
     sys.path.insert(0, str(template))
     from hooks.rules import Rules
 
     rules = Rules(template)
     remove(Path.cwd(), rules.excluded_paths(answers))
+    if regenerated_by_cruft(answers, template, Path.cwd()):
+        return 0  # the user asked for a diff or an update, not a new project
     print(rules.next_steps(answers, shown_path(answers, Path.cwd())))
     notes = update_notes(answers, rules.is_local(str(answers.get("_template", ""))))
     if notes:

@@ -181,3 +181,87 @@ def test_cruft_next_steps_name_the_folder_not_crufts_temporary_one() -> None:
     by_cookiecutter = post_gen_project.shown_path(answers, rendered_in)
     assert RULES.next_steps(answers, by_cruft).splitlines()[1] == "  cd acme"
     assert by_cookiecutter == rendered_in
+
+
+def cd_line(output: str) -> list[str]:
+    """The `cd` line of the next-steps message, split as a POSIX shell would."""
+    import shlex
+
+    [line] = [line for line in output.splitlines() if line.startswith("  cd ")]
+    return shlex.split(line)
+
+
+@pytest.mark.parametrize("folder", ["My Connectors", "it's here", "-rf"])
+def test_the_cd_line_is_shell_quoted_by_both_tools(
+    tmp_path: Path,
+    template_copy: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    folder: str,
+) -> None:
+    from copier import run_copy
+
+    from tests.bake import bake_cookiecutter
+
+    monkeypatch.chdir(tmp_path)
+    # cookiecutter names the folder by its absolute path; copier as it was typed.
+    project = bake_cookiecutter({}, Path(folder), template=template_copy)
+    assert cd_line(capfd.readouterr().out) == ["cd", str(project)]
+
+    run_copy(str(template_copy), folder, defaults=True, unsafe=False)
+    expected = f"./{folder}" if folder.startswith("-") else folder
+    assert cd_line(capfd.readouterr().err) == ["cd", expected]
+
+
+def test_the_next_steps_quote_the_path_and_keep_it_off_cds_options() -> None:
+    answers = {f"mode_{mode}": mode == "export" for mode in RULES.modes}
+    assert RULES.next_steps(answers, "My Feed").splitlines()[1] == "  cd 'My Feed'"
+    assert RULES.next_steps(answers, "-x").splitlines()[1] == "  cd ./-x"
+
+
+def cruft(*args: str, cwd: Path) -> str:
+    import subprocess
+
+    result = subprocess.run(
+        [str(BIN / "cruft"), *args], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return result.stdout + result.stderr
+
+
+def test_cruft_diff_and_update_do_not_print_the_next_steps(
+    tmp_path: Path, template_copy: Path
+) -> None:
+    from tests.test_questions import git
+
+    template = tmp_path / "template"
+    import shutil
+
+    shutil.copytree(template_copy, template)
+    git(template, "init", "-q", "-b", "main")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "v1")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    created = cruft("create", "--no-input", str(template), cwd=out)
+    assert "Created my-connector. Next steps:" in created
+    project = out / "my-connector"
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+    # cruft diff renders the recorded release to compare a local change with it.
+    local = project / "README.md"
+    local.write_text(local.read_text(encoding="utf-8") + "A local line.\n", encoding="utf-8")
+    diffed = cruft("diff", cwd=project)
+    git(project, "checkout", "README.md")
+    # cruft update renders the recorded release and the new one.
+    readme = template / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "Template v2.\n", encoding="utf-8")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "v2")
+    updated = cruft("update", "--skip-apply-ask", cwd=project)
+
+    assert "A local line." in diffed
+    assert (project / "README.md").read_text(encoding="utf-8").endswith("Template v2.\n")
+    assert "Next steps" not in diffed
+    assert "Next steps" not in updated
