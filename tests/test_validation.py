@@ -120,6 +120,17 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
         "as 'NAME'",
     ),
     ("checkbox-default", options("data_source", {"X": spec(type="checkbox", default="yes")}), "0"),
+    # A YAML/JSON boolean: the example is the quoted text that means the same.
+    (
+        "checkbox-default-true",
+        options("data_source", {"X": spec(type="checkbox", default=True)}),
+        'quoted, not a YAML/JSON boolean. Example: "default": "1"',
+    ),
+    (
+        "checkbox-default-false",
+        options("data_source", {"X": spec(type="checkbox", default=False)}),
+        'Example: "default": "0"',
+    ),
     (
         "password-default",
         options("export", {"TOKEN": spec(type="password", default="hunter2")}),
