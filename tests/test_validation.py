@@ -52,6 +52,12 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
     ("reserved-prefix", options("export_delta", {"PYTHONPATH": spec()}), "reserved name"),
     ("unknown-type", options("data_source", {"SIZE": spec(type="dropdown")}), "unknown type"),
     ("unknown-setting", options("data_source", {"SIZE": spec(label="x")}), "unknown settings"),
+    # `{type: input, description: URL of the API, e.g. https://…}`: YAML cut the text at ", ".
+    (
+        "flow-mapping-split-text",
+        options("data_source", {"URL": {"type": "input", "description": "URL", "e.g. x": None}}),
+        "unknown settings e.g. x: a setting without a value is usually the rest of a text",
+    ),
     ("not-a-mapping", options("data_source", ["NAME"]), "must be a mapping"),
     ("spec-not-a-mapping", options("data_source", {"NAME": "input"}), "must map to settings"),
     ("required-not-bool", options("data_source", {"X": spec(required="maybe")}), "required"),
@@ -310,3 +316,18 @@ def test_the_replay_note_is_for_plain_cookiecutter_only(capsys: pytest.CaptureFi
     assert "replay" not in capsys.readouterr().err
     assert hook.main({**defaults(), "project_slug": "Bad Slug"}, TEMPLATE) == 1
     assert "replay" not in capsys.readouterr().err
+
+
+def test_the_readme_answers_example_keeps_text_with_a_comma_in_both_tools(
+    tmp_path: Path, template_copy: Path
+) -> None:
+    from tests.test_generated import readme_answers
+
+    answers = readme_answers()
+    description = answers["data_source_options"]["FEED_URL"]["description"]
+    assert ", " in description, "the example should show that a block mapping keeps ', '"
+    for project in (
+        bake_cookiecutter(for_cookiecutter(answers), tmp_path / "cookiecutter"),
+        bake_copier(answers, tmp_path / "copier", template=template_copy),
+    ):
+        assert description in (project / "docs" / "dev-portal.md").read_text(encoding="utf-8")
