@@ -26,26 +26,24 @@ def remove(root: Path, paths: list[Path]) -> None:
             path.unlink()
 
 
-def update_notes(answers: dict[str, Any], is_local: bool) -> list[str]:
+def update_note(answers: dict[str, Any], rules: Any) -> str:
     """What stands between this new project and later template releases, if anything.
 
     Cruft adds the template's commit (`_commit`) to the answers; plain cookiecutter does not,
     and records nothing an update could start from.
     """
-    source = str(answers.get("_template", ""))
     if "_commit" not in answers:
-        return [
-            "Made with plain cookiecutter, which records no template version: to take later "
-            "template releases, link the project once to the template's git URL as its "
-            "README.md, Template updates, says."
-        ]
-    if is_local:
-        return [
-            f"Generated from a local path ({source}). Template updates and the weekly template "
-            'check in CI need the template\'s git URL: set "template" in .cruft.json to it, '
-            "then commit."
-        ]
-    return []
+        return "\n".join(
+            [
+                "---- template updates ----",
+                "Made with plain cookiecutter, which records no template version: to take later "
+                "template releases, link the project once to the template's git URL as its "
+                "README.md, Template updates, says.",
+                "--------------------------",
+            ]
+        )
+    source = str(answers.get("_template", ""))
+    return str(rules.local_source_note(source, "cruft update", '"template" in .cruft.json'))
 
 
 def shown_path(answers: dict[str, Any], project: Path) -> Path:
@@ -84,10 +82,10 @@ def main(answers: dict[str, Any], template: Path) -> int:
     if regenerated_by_cruft(answers, template, Path.cwd()):
         return 0  # the user asked for a diff or an update, not a new project
     print(rules.next_steps(answers, shown_path(answers, Path.cwd())))
-    notes = update_notes(answers, rules.is_local(str(answers.get("_template", ""))))
-    if notes:
+    note = update_note(answers, rules)
+    if note:
         # A delimited block of its own, so other next steps printed around it stay readable.
-        print("\n---- template updates ----", *notes, "--------------------------", sep="\n")
+        print(f"\n{note}")
     return 0
 
 

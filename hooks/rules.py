@@ -131,6 +131,14 @@ class Rules:
         check = '{% from "hooks/next_steps.jinja" import is_local %}{{ is_local(source) }}'
         return bool(self.render(check, {"source": source}).strip())
 
+    def local_source_note(self, source: str, update: str, key: str) -> str:
+        """What updates can do for a project made from `source` (a git repository), or ""."""
+        note = (
+            '{% from "hooks/next_steps.jinja" import local_source_note %}'
+            "{{ local_source_note(source, true, update, key) }}"
+        )
+        return self.render(note, {"source": source, "update": update, "key": key}).strip()
+
 
 def excluded(paths: Iterable[Path], patterns: list[str]) -> list[Path]:
     """The paths `_exclude` patterns match, as copier reads them (gitignore style).

@@ -265,3 +265,85 @@ def test_cruft_diff_and_update_do_not_print_the_next_steps(
     assert (project / "README.md").read_text(encoding="utf-8").endswith("Template v2.\n")
     assert "Next steps" not in diffed
     assert "Next steps" not in updated
+
+
+def test_a_copy_from_a_local_git_path_updates_on_this_machine_as_the_message_says(
+    tmp_path: Path, template_copy: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+    import warnings
+
+    from copier import run_copy, run_update
+
+    from tests.test_questions import git
+
+    template = tmp_path / "template"
+    shutil.copytree(template_copy, template)
+    git(template, "init", "-q", "-b", "main")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "v1")
+    git(template, "tag", "v9.0.0")
+    project = tmp_path / "project"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_copy(str(template), project, defaults=True, unsafe=False)
+    said = capfd.readouterr().err
+    assert f"Generated from a local path ({template}). `copier update` works on this" in said
+    assert "weekly template check in CI (and anyone else) cannot" in said
+    assert "set `_src_path` in .copier-answers.yml to the template's git URL" in said
+
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+    readme = template / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "Release 9.1.\n", encoding="utf-8")
+    git(template, "commit", "-qam", "v9.1")
+    git(template, "tag", "v9.1.0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_update(project, defaults=True, overwrite=True, unsafe=False, quiet=True)
+    assert (project / "README.md").read_text(encoding="utf-8").endswith("Release 9.1.\n")
+
+
+def test_a_copy_from_a_folder_without_git_says_it_cannot_be_updated(
+    tmp_path: Path, template_copy: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import warnings
+
+    from copier import run_copy, run_update
+    from copier.errors import UserMessageError
+
+    from tests.test_questions import git
+
+    project = tmp_path / "project"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_copy(str(template_copy), project, defaults=True, unsafe=False)
+    said = capfd.readouterr().err
+    assert "is not a git repository" in said
+    assert "neither `copier update` nor the weekly template check in CI can update" in said
+
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+    with pytest.raises(UserMessageError, match="old template references"):
+        run_update(project, defaults=True, overwrite=True, unsafe=False, quiet=True)
+
+
+def test_cruft_from_a_local_git_path_names_crufts_update_and_key(
+    tmp_path: Path, template_copy: Path
+) -> None:
+    import shutil
+
+    from tests.test_questions import git
+
+    template = tmp_path / "template"
+    shutil.copytree(template_copy, template)
+    git(template, "init", "-q", "-b", "main")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "v1")
+
+    said = cruft("create", "--no-input", str(template), cwd=tmp_path)
+
+    assert f"Generated from a local path ({template}). `cruft update` works on this" in said
+    assert 'set "template" in .cruft.json to the template\'s git URL' in said
