@@ -219,6 +219,19 @@ def test_the_next_steps_quote_the_path_and_keep_it_off_cds_options() -> None:
     assert RULES.next_steps(answers, "-x").splitlines()[1] == "  cd ./-x"
 
 
+def git_template(template_copy: Path, dest: Path) -> Path:
+    """The template as a git repository of one commit, as a local clone would be."""
+    import shutil
+
+    from tests.test_questions import git
+
+    shutil.copytree(template_copy, dest)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-qm", "v1")
+    return dest
+
+
 def cruft(*args: str, cwd: Path) -> str:
     import subprocess
 
@@ -233,13 +246,7 @@ def test_cruft_diff_and_update_do_not_print_the_next_steps(
 ) -> None:
     from tests.test_questions import git
 
-    template = tmp_path / "template"
-    import shutil
-
-    shutil.copytree(template_copy, template)
-    git(template, "init", "-q", "-b", "main")
-    git(template, "add", "-A")
-    git(template, "commit", "-qm", "v1")
+    template = git_template(template_copy, tmp_path / "template")
     out = tmp_path / "out"
     out.mkdir()
 
@@ -270,18 +277,13 @@ def test_cruft_diff_and_update_do_not_print_the_next_steps(
 def test_a_copy_from_a_local_git_path_updates_on_this_machine_as_the_message_says(
     tmp_path: Path, template_copy: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    import shutil
     import warnings
 
     from copier import run_copy, run_update
 
     from tests.test_questions import git
 
-    template = tmp_path / "template"
-    shutil.copytree(template_copy, template)
-    git(template, "init", "-q", "-b", "main")
-    git(template, "add", "-A")
-    git(template, "commit", "-qm", "v1")
+    template = git_template(template_copy, tmp_path / "template")
     git(template, "tag", "v9.0.0")
     project = tmp_path / "project"
     with warnings.catch_warnings():
@@ -333,15 +335,8 @@ def test_a_copy_from_a_folder_without_git_says_it_cannot_be_updated(
 def test_cruft_from_a_local_git_path_names_crufts_update_and_key(
     tmp_path: Path, template_copy: Path
 ) -> None:
-    import shutil
 
-    from tests.test_questions import git
-
-    template = tmp_path / "template"
-    shutil.copytree(template_copy, template)
-    git(template, "init", "-q", "-b", "main")
-    git(template, "add", "-A")
-    git(template, "commit", "-qm", "v1")
+    template = git_template(template_copy, tmp_path / "template")
 
     said = cruft("create", "--no-input", str(template), cwd=tmp_path)
 
