@@ -657,10 +657,10 @@ SOURCES = [
 
 @pytest.fixture(scope="module")
 def generated_dev(bake: Any) -> Any:
-    """A generated dev.py, imported as a module."""
+    """The commands of a generated dev.py (its copy of cde_dev), imported as a module."""
     import importlib.util
 
-    path = bake("copier", ("data_source",)) / "dev.py"
+    path = bake("copier", ("data_source",)) / "vendor/cde-runtime/src/cde_dev/commands.py"
     spec = importlib.util.spec_from_file_location("generated_dev", path)
     assert spec is not None
     assert spec.loader is not None
