@@ -7,6 +7,8 @@ Serving prints the URL and keeps going until Ctrl-C or SIGTERM, then prints a su
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import signal
 import sys
 import threading
@@ -202,7 +204,18 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def escape_what_the_streams_cannot_encode() -> None:
+    """As `python main.py` does (cde_runtime/cli.py): under a locale that is not UTF-8, a
+    character its encoding lacks (a path, an input error) is printed as a backslash escape."""
+    for stream in (sys.stdout, sys.stderr):
+        if not isinstance(stream, io.TextIOWrapper) or stream.errors != "strict":
+            continue
+        if codecs.lookup(stream.encoding).name != "utf-8":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    escape_what_the_streams_cannot_encode()
     try:
         return _main(argv)
     except InvalidInputFileError as error:  # a broken --feed file: nothing was started
