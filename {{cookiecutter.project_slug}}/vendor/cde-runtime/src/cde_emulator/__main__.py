@@ -18,7 +18,7 @@ from types import FrameType
 
 from cde_emulator.faults import Fault
 from cde_emulator.rows import InvalidInputFileError
-from cde_emulator.runner import available_modes, default_out_dir, run
+from cde_emulator.runner import OutFolderInUseError, available_modes, default_out_dir, run
 from cde_emulator.server import Emulator
 from cde_emulator.state import format_summary
 
@@ -221,6 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInputFileError as error:  # a broken --feed file: nothing was started
         print(f"python -m cde_emulator: invalid feed file {error}", file=sys.stderr)
         return 2
+    except OutFolderInUseError as error:  # another local run writes there: nothing was touched
+        print(f"python -m cde_emulator run: {error}", file=sys.stderr)
+        return 1
 
 
 def _main(argv: Sequence[str] | None) -> int:
