@@ -5,6 +5,7 @@ packages through a download cache kept between test runs)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -70,6 +71,23 @@ def test_dev_py_test_runs_on_every_core_unless_told_otherwise(project: Path) -> 
     assert "bringing up nodes" not in serial.stdout
     assert "workers" not in serial.stdout
     assert " passed" in serial.stdout
+
+
+FAULT_MATRIX_LINE = re.compile(
+    r"^fault matrix: [1-9]\d* cases over 1 mode, \d+ call kinds, \d+ faults; 0 failed$", re.M
+)
+
+
+def test_the_fault_matrix_line_is_printed_serially_and_under_xdist(project: Path) -> None:
+    # The workers hold the tallies under xdist; the plugin adds them up on the controller.
+    parallel = dev(project, "test", "-p", "no:cacheprovider", "-k", "fault_matrix")
+    serial = dev(project, "test", "-n", "0", "-p", "no:cacheprovider", "-k", "fault_matrix")
+
+    assert parallel.returncode == serial.returncode == 0, parallel.stdout[-3000:]
+    assert "workers" in parallel.stdout
+    lines = [FAULT_MATRIX_LINE.findall(run.stdout) for run in (parallel, serial)]
+    assert len(lines[1]) == 1, serial.stdout[-2000:]
+    assert lines[0] == lines[1], parallel.stdout[-2000:]
 
 
 def test_ctrl_c_during_the_first_setup_exits_130_without_a_traceback(
