@@ -90,6 +90,34 @@ def test_the_fault_matrix_line_is_printed_serially_and_under_xdist(project: Path
     assert lines[0] == lines[1], parallel.stdout[-2000:]
 
 
+def test_a_conftest_importing_the_plugin_helpers_gets_no_rewrite_warning(project: Path) -> None:
+    # As the local_run_for docstring shows; the .venv holds the runtime as installed (not
+    # editable), so pytest rewrites its modules, which it cannot once they are imported.
+    conftest = project / "tests" / "conftest.py"
+    original = conftest.read_text(encoding="utf-8")
+    conftest.write_text(
+        original + "\nfrom cde_runtime.testing import LocalRun, local_run  # noqa: F401\n",
+        encoding="utf-8",
+    )
+    try:
+        tested = dev(
+            project,
+            "test",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "error::pytest.PytestAssertRewriteWarning",
+            "-k",
+            "health_check",
+        )
+    finally:
+        conftest.write_text(original, encoding="utf-8")
+
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
+    assert "RewriteWarning" not in tested.stdout + tested.stderr
+    assert " passed" in tested.stdout
+
+
 def test_ctrl_c_during_the_first_setup_exits_130_without_a_traceback(
     bake: Any, tmp_path: Path
 ) -> None:
