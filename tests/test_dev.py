@@ -5,6 +5,7 @@ packages through a download cache kept between test runs)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -70,6 +71,51 @@ def test_dev_py_test_runs_on_every_core_unless_told_otherwise(project: Path) -> 
     assert "bringing up nodes" not in serial.stdout
     assert "workers" not in serial.stdout
     assert " passed" in serial.stdout
+
+
+FAULT_MATRIX_LINE = re.compile(
+    r"^fault matrix: [1-9]\d* cases over 1 mode, \d+ call kinds, \d+ faults; 0 failed$", re.M
+)
+
+
+def test_the_fault_matrix_line_is_printed_serially_and_under_xdist(project: Path) -> None:
+    # The workers hold the tallies under xdist; the plugin adds them up on the controller.
+    parallel = dev(project, "test", "-p", "no:cacheprovider", "-k", "fault_matrix")
+    serial = dev(project, "test", "-n", "0", "-p", "no:cacheprovider", "-k", "fault_matrix")
+
+    assert parallel.returncode == serial.returncode == 0, parallel.stdout[-3000:]
+    assert "workers" in parallel.stdout
+    lines = [FAULT_MATRIX_LINE.findall(run.stdout) for run in (parallel, serial)]
+    assert len(lines[1]) == 1, serial.stdout[-2000:]
+    assert lines[0] == lines[1], parallel.stdout[-2000:]
+
+
+def test_a_conftest_importing_the_plugin_helpers_gets_no_rewrite_warning(project: Path) -> None:
+    # As the local_run_for docstring shows; the .venv holds the runtime as installed (not
+    # editable), so pytest rewrites its modules, which it cannot once they are imported.
+    conftest = project / "tests" / "conftest.py"
+    original = conftest.read_text(encoding="utf-8")
+    conftest.write_text(
+        original + "\nfrom cde_runtime.testing import LocalRun, local_run  # noqa: F401\n",
+        encoding="utf-8",
+    )
+    try:
+        tested = dev(
+            project,
+            "test",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "error::pytest.PytestAssertRewriteWarning",
+            "-k",
+            "health_check",
+        )
+    finally:
+        conftest.write_text(original, encoding="utf-8")
+
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
+    assert "RewriteWarning" not in tested.stdout + tested.stderr
+    assert " passed" in tested.stdout
 
 
 def test_ctrl_c_during_the_first_setup_exits_130_without_a_traceback(

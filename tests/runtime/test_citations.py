@@ -6,8 +6,11 @@ list of unknowns), and mention docs by path; each must exist here, so a reader c
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+
+import cde_emulator
 
 from tests.runtime.conftest import PROJECT_ROOT
 
@@ -89,3 +92,23 @@ def test_nothing_cites_a_document_outside_this_repository() -> None:
             assert found is None, (
                 f"{name} cites {found and found.group(0)!r}: not in this repository"
             )
+
+
+# docs/container-api.md §3.16 lists capabilities whose HTTP shape is not published; the emulator's
+# openapi.json (section 3, machine-readable) must not hold an invented route for any of them.
+UNPUBLISHED = {
+    "End-user notifications": "notification",
+    "Structured event logs": "event",
+    "Column order": "column",
+    "Stream API": "stream",
+}
+
+
+def test_unpublished_capabilities_are_listed_and_have_no_invented_route() -> None:
+    doc = API_DOC.read_text(encoding="utf-8")
+    listed = doc[doc.index("### 3.16 ") : doc.index("## 4. ")]
+    schema = json.loads((Path(cde_emulator.__file__).parent / "openapi.json").read_text("utf-8"))
+    for capability, word in UNPUBLISHED.items():
+        assert f"| {capability}" in listed, f"§3.16 no longer lists {capability}"
+        invented = [path for path in schema["paths"] if word in path.lower()]
+        assert not invented, f"{invented} serve {capability}: move it out of §3.16 with its source"

@@ -951,3 +951,40 @@ def test_the_plain_http_sidecar_gets_a_tls_context_that_trusts_no_certificate() 
     assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
     assert context.get_ca_certs() == []
     assert _verify("https://api.example.com") is True  # httpx's own verification
+
+
+# -- hidden columns: the client tolerates either rule (docs/container-api.md §4) ------------------
+
+HIDDEN_RULES = {
+    # What the reference's wording and its own examples show: `__name` hidden, `___name` served.
+    "double underscore only": lambda column: (
+        column.startswith("__") and not column.startswith("___")
+    ),
+    # What a stricter reading of "double underscore in name" would give: every `__` prefix.
+    "any two leading underscores": lambda column: column.startswith("__"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(HIDDEN_RULES))
+@pytest.mark.parametrize("show_hidden", [False, True])
+def test_reads_pass_whatever_columns_the_server_serves(rule: str, show_hidden: bool) -> None:
+    stored = [
+        {"id": "1", "__debug": "d", "___id": "9", "___prefix_tag": "t"},
+        {"id": "2", "title": "no platform columns"},
+    ]
+    hidden = HIDDEN_RULES[rule]
+    files = {
+        True: InputFile(stored),
+        False: InputFile([{k: v for k, v in row.items() if not hidden(k)} for row in stored]),
+    }
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return files[request.url.params.get("show-hidden") == "true"](request)
+
+    with make_api(serve) as api:
+        got = list(api.read("input", batch_size=10, show_hidden=show_hidden))
+
+    if show_hidden:  # how a data service reads: every column, whichever rule the server has
+        assert got == stored
+    else:
+        assert got == [{k: v for k, v in row.items() if not hidden(k)} for row in stored]

@@ -128,7 +128,10 @@ def test_next_batch_at_end_of_input_is_200_with_empty_data(api: httpx.Client) ->
 
 def test_next_serves_one_row_object(api: httpx.Client) -> None:
     response = api.get("/input/input/next")
-    assert response.json() == {"message": "", "data": {"id": "1", "title": "Merino Sweater"}}
+    assert response.json() == {
+        "message": "",
+        "data": {"id": "1", "title": "Merino Sweater", "___internal_note": "restock"},
+    }
 
 
 def test_next_at_end_of_input_is_204_without_body(api: httpx.Client) -> None:
@@ -186,17 +189,29 @@ def test_values_are_served_as_strings(emulator: EmulatorFactory, connect: Connec
     assert row == {"id": "7", "price": "9.5", "active": "1", "gone": ""}
 
 
-def test_hidden_columns_are_left_out_by_default(api: httpx.Client) -> None:
-    row = api.get("/input/input/next").json()["data"]
-    assert "___internal_note" not in row
+# docs/container-api.md §4: `show-hidden` is about "columns with double underscore in name",
+# while the reference's default reads return `___some_column`: two underscores hide, three do not.
+HIDDEN_ROW = {"id": "1", "__debug": "d", "___internal_note": "n", "___prefix_tag": "t", "a__b": "v"}
+
+
+@pytest.mark.parametrize("read", ["next", "next_batch"])
+def test_a_default_read_hides_double_underscore_columns_and_serves_triple_ones(
+    emulator: EmulatorFactory, connect: Connect, read: str
+) -> None:
+    data = connect(emulator(input=[HIDDEN_ROW])).get(f"/input/input/{read}").json()["data"]
+    row = data if read == "next" else data[0]
+    assert row == {"id": "1", "___internal_note": "n", "___prefix_tag": "t", "a__b": "v"}
 
 
 @pytest.mark.parametrize(
     ("value", "shown"), [("true", True), ("1", True), ("false", False), ("0", False)]
 )
-def test_show_hidden_accepts_true_false_1_0(api: httpx.Client, value: str, shown: bool) -> None:
+def test_show_hidden_accepts_true_false_1_0(
+    emulator: EmulatorFactory, connect: Connect, value: str, shown: bool
+) -> None:
+    api = connect(emulator(input=[HIDDEN_ROW]))
     row = api.get("/input/input/next", params={"show-hidden": value}).json()["data"]
-    assert ("___internal_note" in row) is shown
+    assert row == (HIDDEN_ROW if shown else {k: v for k, v in HIDDEN_ROW.items() if k != "__debug"})
 
 
 def test_show_hidden_rejects_other_values(api: httpx.Client) -> None:
@@ -832,7 +847,7 @@ SAMPLE_FILES = sorted((PROJECT_ROOT / "sample_data").glob("*/*.jsonl"))
 
 
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_sample_files_are_string_rows_with_a_hidden_column(path: Path) -> None:
+def test_sample_files_are_string_rows_with_a_platform_column(path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert len(rows) >= 10
     assert all(isinstance(v, str) for row in rows for v in row.values())

@@ -16,10 +16,10 @@ Platform facts this handler is built around:
   the platform's namespace for the columns this service adds; the code writes the new column
   under the plain name the user typed and leaves prefixing to the platform
   (docs/dev-portal.md).
-- Columns starting with `__` are hidden from reads unless asked for, and the platform's own
-  columns (`___id`, the prefixed columns data services add) are such columns. The rows written
-  back replace the products, so this service reads them with `show_hidden=True` and writes
-  them back unchanged: a round trip keeps every column, hidden ones included.
+- Columns named `__name` are hidden from reads unless asked for; the platform's own `___name`
+  columns (`___id`, the prefixed columns data services add) are served (docs/container-api.md
+  §4). The rows written back replace the products, so this service reads them with
+  `show_hidden=True` and writes them back unchanged: a round trip keeps every column.
 - Every input row must come back: the runtime compares the rows read with the platform's
   count of the input when the stream ends and fails the run on a difference, so an input that
   ends early can never pass for a complete one.

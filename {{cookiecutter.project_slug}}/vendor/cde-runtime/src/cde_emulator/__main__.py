@@ -7,6 +7,8 @@ Serving prints the URL and keeps going until Ctrl-C or SIGTERM, then prints a su
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import signal
 import sys
 import threading
@@ -16,7 +18,7 @@ from types import FrameType
 
 from cde_emulator.faults import Fault
 from cde_emulator.rows import InvalidInputFileError
-from cde_emulator.runner import available_modes, default_out_dir, run
+from cde_emulator.runner import OutFolderInUseError, available_modes, default_out_dir, run
 from cde_emulator.server import Emulator
 from cde_emulator.state import format_summary
 
@@ -202,12 +204,26 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def escape_what_the_streams_cannot_encode() -> None:
+    """As `python main.py` does (cde_runtime/cli.py): under a locale that is not UTF-8, a
+    character its encoding lacks (a path, an input error) is printed as a backslash escape."""
+    for stream in (sys.stdout, sys.stderr):
+        if not isinstance(stream, io.TextIOWrapper) or stream.errors != "strict":
+            continue
+        if codecs.lookup(stream.encoding).name != "utf-8":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    escape_what_the_streams_cannot_encode()
     try:
         return _main(argv)
     except InvalidInputFileError as error:  # a broken --feed file: nothing was started
         print(f"python -m cde_emulator: invalid feed file {error}", file=sys.stderr)
         return 2
+    except OutFolderInUseError as error:  # another local run writes there: nothing was touched
+        print(f"python -m cde_emulator run: {error}", file=sys.stderr)
+        return 1
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -21,8 +21,12 @@ INPUT_ALIASES = {"full": "input"}
 DEFAULT_SEPARATOR = "-"
 #: Lines parsed per json.loads call when loading an input file.
 _PARSE_CHUNK = 10_000
-#: Columns starting with this are system columns, hidden unless `show-hidden` (§4).
+#: Columns starting with this are hidden unless `show-hidden` (§4): "columns with double
+#: underscore in name. Hidden by default".
 HIDDEN_PREFIX = "__"
+#: ...but not these: the reference's own default reads return `___some_column` and
+#: `___skipped_export`, and the platform's columns (`___id`, a data service's `___prefix`) start so.
+PLATFORM_PREFIX = "___"
 
 
 # One encoder reused for every call: json.dumps with non-default options builds a new encoder each
@@ -85,9 +89,14 @@ def _flatten_into(flat: Row, prefix: str, value: Any, separator: str) -> None:
         flat[prefix] = ""
 
 
+def is_hidden(column: str) -> bool:
+    """Whether a default read leaves the column out: `__name` is hidden, `___name` is not (§4)."""
+    return column.startswith(HIDDEN_PREFIX) and not column.startswith(PLATFORM_PREFIX)
+
+
 def visible(row: Row) -> Row:
-    """The row without hidden (`__`-prefixed) columns."""
-    return {k: v for k, v in row.items() if not k.startswith(HIDDEN_PREFIX)}
+    """The row without hidden (`__name`) columns; `___name` columns stay."""
+    return {k: v for k, v in row.items() if not is_hidden(k)}
 
 
 class InvalidInputFileError(ValueError):
@@ -109,7 +118,7 @@ class InputFile:
         for row in rows:
             encoded = encode(row).encode()
             self._all.append(encoded)
-            hidden = any(key.startswith(HIDDEN_PREFIX) for key in row)
+            hidden = any(is_hidden(key) for key in row)
             self._visible.append(encode(visible(row)).encode() if hidden else encoded)
 
     @property

@@ -13,10 +13,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+if sys.platform != "win32":
+    import fcntl
 
 from cde_emulator.faults import Fault
 from cde_emulator.server import Emulator
@@ -65,11 +69,65 @@ def available_modes() -> list[str]:
     return list(project_modes())
 
 
-def reset_dir(path: Path) -> Path:
-    """Empty the out dir so results never mix with an earlier run's."""
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
+def reset_dir(path: Path, keep: Collection[str] = ()) -> Path:
+    """Empty the out dir so results never mix with an earlier run's (entries in `keep` stay)."""
+    if not path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)  # a file in its place
+        path.mkdir(parents=True)
+        return path
+    for entry in path.iterdir():
+        if entry.name in keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
     return path
+
+
+#: In the out folder: held locked by the run using the folder, naming it for any other.
+LOCK_FILE = ".run.lock"
+
+
+class OutFolderInUseError(RuntimeError):
+    """Another local run is writing the out folder: this one must not empty it."""
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    """An exclusive lock on `handle`, released when it is closed or the process ends."""
+    if sys.platform == "win32":
+        return True  # no guard on Windows: runs sharing one out folder mix their files there
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextmanager
+def claimed_out_dir(path: Path, mode: str) -> Iterator[Path]:
+    """The out folder, emptied and kept from other local runs until the block ends.
+
+    A second run of the same mode (or with the same `--out`) used to empty the folder under the
+    first, whose summary then listed the other run's files. Now the second stops before it
+    touches anything, with one line naming the run that holds the folder. The lock is the
+    operating system's (flock), so a run that was killed holds nothing.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    with (path / LOCK_FILE).open("a+", encoding="utf-8") as lock:
+        if not _try_lock(lock):
+            lock.seek(0)
+            holder = lock.read().strip() or "another local run"
+            raise OutFolderInUseError(
+                f"{path} is in use by {holder}: wait for that run to end, or give this one its "
+                "own folder with --out DIR"
+            )
+        lock.seek(0)
+        lock.truncate()
+        started = time.strftime("%H:%M:%S")
+        lock.write(f"the local run of {mode} in process {os.getpid()} (started {started})\n")
+        lock.flush()
+        yield reset_dir(path, keep={LOCK_FILE})
 
 
 def find_env_file(root: Path | None = None, explicit: Path | None = None) -> Path | None:
@@ -173,11 +231,16 @@ def run(
     old_api: bool = False,
     max_body_bytes: int | None = None,
 ) -> int:
-    """Run the connector once against a fresh emulator; returns the connector's exit code."""
+    """Run the connector once against a fresh emulator; returns the connector's exit code.
+
+    Raises OutFolderInUseError, before anything starts, while another run uses the out folder.
+    """
     root = root or PROJECT_ROOT
     options_file = find_env_file(root, env_file)
-    out = reset_dir(out_dir or default_out_dir(mode, root))
-    with tempfile.TemporaryDirectory(prefix="emulator-empty-") as empty:
+    with (
+        claimed_out_dir(out_dir or default_out_dir(mode, root), mode) as out,
+        tempfile.TemporaryDirectory(prefix="emulator-empty-") as empty,
+    ):
         data = data_dir or sample_data_dir(mode, root) or Path(empty)
         emulator = Emulator(
             data,
@@ -213,10 +276,10 @@ def run(
             except KeyboardInterrupt:
                 code = 130
         summary = emulator.summary()
-    print(format_summary(summary))
-    for name in ("output.jsonl", "feedback.jsonl", "logs.jsonl", "channel.jsonl"):
-        path = out / name
-        if name != "channel.jsonl" or path.stat().st_size:
-            print(f"  {name:<15}{path}")
-    print(f"Connector exit code: {code}")
+        print(format_summary(summary))
+        for name in ("output.jsonl", "feedback.jsonl", "logs.jsonl", "channel.jsonl"):
+            path = out / name
+            if name != "channel.jsonl" or path.stat().st_size:
+                print(f"  {name:<15}{path}")
+        print(f"Connector exit code: {code}")
     return code

@@ -21,6 +21,7 @@ must not fail production runs.
 from __future__ import annotations
 
 import argparse
+import codecs
 import io
 import logging
 import signal
@@ -55,6 +56,7 @@ Modes = Mapping[str, Mode[Any]]
 
 def main(modes: Modes, argv: Sequence[str] | None = None) -> int:
     """Run the command line for `modes` (name -> Mode) and return the exit code."""
+    escape_what_the_streams_cannot_encode()
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(modes)
     try:
@@ -73,6 +75,23 @@ def main(modes: Modes, argv: Sequence[str] | None = None) -> int:
         print(f"ok: mode {mode.name} is available")
         return EXIT_OK
     return run(mode, arguments[1:], ignored=option_names(unknown))
+
+
+def escape_what_the_streams_cannot_encode() -> None:
+    """Write a character the console's encoding lacks as a backslash escape, never crash on it.
+
+    Under a locale that is not UTF-8 (`LC_ALL=de_DE.ISO-8859-1`), `print()` of an option
+    description holding `→` raised UnicodeEncodeError. stdout now does what Python's stderr
+    already does: it keeps the locale's encoding, so every character the terminal can show is
+    shown as is, and writes the others as `\\u2192`. The run's masked streams
+    (cde_runtime/redaction.py) write through these, so run output behaves the same.
+    `describe --write` is unaffected: the page is always written as UTF-8.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if not isinstance(stream, io.TextIOWrapper) or stream.errors != "strict":
+            continue
+        if codecs.lookup(stream.encoding).name != "utf-8":  # UTF-8 encodes every character
+            stream.reconfigure(errors="backslashreplace")
 
 
 def takes_arguments(mode: Mode[Any]) -> bool:

@@ -205,6 +205,11 @@ class RedactingStream(io.TextIOBase):
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.target, "encoding", "utf-8")
 
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        """The target's handling of characters its encoding lacks (cli.py escapes them)."""
+        return getattr(self.target, "errors", None)
+
     def writable(self) -> bool:
         return True
 

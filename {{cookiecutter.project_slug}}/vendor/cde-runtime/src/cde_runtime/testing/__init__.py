@@ -19,6 +19,7 @@ import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,7 @@ from cde_runtime.testing.fixtures import (
     run_connector,
     valid_value,
 )
+from cde_runtime.testing.tally import Tally
 
 __all__ = [
     "PROJECT_ROOT",
@@ -107,8 +109,40 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ProjectChe
     return ProjectChecks.from_parent(parent, path=file_path, nodeid="cde-runtime")
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+#: Where the controller of an xdist run adds up its workers' fault-matrix tallies.
+WORKER_TALLIES = pytest.StashKey[Tally]()
+#: The key of a worker's tally in its `workeroutput`.
+TALLY_OUTPUT = "cde_runtime_fault_matrix"
+
+
+def _own_tally() -> Tally | None:
     matrix = sys.modules.get("cde_runtime.testing.fault_matrix")  # collected only in a project
     tally = getattr(matrix, "TALLY", None)
-    if tally is not None and tally.cases:  # not under xdist: the workers hold the tallies
-        terminalreporter.write_line(tally.line())
+    return tally if isinstance(tally, Tally) else None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)  # set on xdist workers only
+    tally = _own_tally()
+    if workeroutput is not None and tally is not None and tally.cases:
+        workeroutput[TALLY_OUTPUT] = tally.as_data()
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest without xdist never calls it
+def pytest_testnodedown(node: Any, error: object) -> None:
+    data = getattr(node, "workeroutput", {}).get(TALLY_OUTPUT)
+    if data:
+        node.config.stash.setdefault(WORKER_TALLIES, Tally()).add(data)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """`fault matrix: N cases over M modes, ...; X failed`, serial or under xdist."""
+    total = Tally()
+    own = _own_tally()
+    if own is not None:
+        total.add(own.as_data())
+    workers = terminalreporter.config.stash.get(WORKER_TALLIES, None)
+    if workers is not None:
+        total.add(workers.as_data())
+    if total.cases:
+        terminalreporter.write_line(total.line())

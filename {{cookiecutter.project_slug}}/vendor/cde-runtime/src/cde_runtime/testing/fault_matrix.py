@@ -83,6 +83,7 @@ from cde_runtime.testing.fixtures import (
     pass_options,
     project_modes,
 )
+from cde_runtime.testing.tally import Tally
 
 MODES = project_modes()
 
@@ -467,31 +468,6 @@ def baseline(
         assert not leaks(observed), leaks(observed)
         baselines[name] = observed
     return baselines[name]
-
-
-@dataclass
-class Tally:
-    """The cells run in this session, for the summary line (the plugin writes it at the end)."""
-
-    cases: int = 0
-    failed: int = 0
-    modes: set[str] = field(default_factory=set)
-    kinds: set[str] = field(default_factory=set)
-    faults: set[str] = field(default_factory=set)
-
-    def count(self, mode: str, kind: str, fault: str, *, failed: bool) -> None:
-        self.cases += 1
-        self.failed += failed
-        self.modes.add(mode)
-        self.kinds.add(kind)
-        self.faults.add(fault)
-
-    def line(self) -> str:
-        modes = f"{len(self.modes)} mode" + ("s" if len(self.modes) != 1 else "")
-        return (
-            f"fault matrix: {self.cases} cases over {modes}, "
-            f"{len(self.kinds)} call kinds, {len(self.faults)} faults; {self.failed} failed"
-        )
 
 
 TALLY = Tally()
