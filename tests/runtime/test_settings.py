@@ -194,3 +194,26 @@ def test_a_broken_json_list_is_a_configuration_error(monkeypatch: pytest.MonkeyP
     with pytest.raises(ValidationError) as error:
         HandWrittenSettings.load([])
     assert "option MARKETS is invalid" in settings_error_message(error.value, HandWrittenSettings)
+
+
+def test_a_field_type_the_portal_lacks_is_refused_where_it_is_declared() -> None:
+    with pytest.raises(TypeError, match=r"option SHOP_URL: 'inptu' is not a Dev-portal field type"):
+        option("SHOP_URL", "inptu")  # type: ignore[arg-type]  # the typo under test
+
+
+def test_a_password_option_not_annotated_secretstr_is_refused() -> None:
+    with pytest.raises(
+        TypeError, match=r"option SHOP_TOKEN is a password: annotate Leaky\.SHOP_TOKEN"
+    ):
+
+        class Leaky(ConnectorSettings):
+            execution_mode: ClassVar[ExecutionMode] = "environment_variables"
+            SHOP_TOKEN: str = option("SHOP_TOKEN", "password")
+
+
+def test_an_optional_secretstr_password_is_accepted() -> None:
+    class Fine(ConnectorSettings):
+        execution_mode: ClassVar[ExecutionMode] = "environment_variables"
+        SHOP_TOKEN: SecretStr | None = option("SHOP_TOKEN", "password")
+
+    assert [o.name for o in Fine.options()] == ["SHOP_TOKEN"]

@@ -12,7 +12,7 @@ import os
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
@@ -62,6 +62,11 @@ def option(
     choices: Sequence[str] = (),
 ) -> Any:
     """Declare a settings field read from the option `name` (env var or `--name`)."""
+    if field_type not in get_args(FieldType):
+        known = ", ".join(get_args(FieldType))
+        raise TypeError(
+            f"option {name}: {field_type!r} is not a Dev-portal field type; use one of {known}"
+        )
     declared = Option(name, field_type, required, default, description, tuple(choices))
     info: FieldInfo = Field(
         default=... if required else python_default(declared),
@@ -205,6 +210,20 @@ class ConnectorSettings(BaseSettings):
                 "literal_error", "Input should be {expected}", {"expected": expected}
             )
         return value
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a password option whose value would not be a SecretStr: only those are masked."""
+        super().__pydantic_init_subclass__(**kwargs)
+        for field_name, field in cls.model_fields.items():
+            passwords = [
+                d for d in field.metadata if isinstance(d, Option) and d.field_type == "password"
+            ]
+            if passwords and SecretStr not in (field.annotation, *get_args(field.annotation)):
+                raise TypeError(
+                    f"option {passwords[0].name} is a password: annotate {cls.__name__}."
+                    f"{field_name} as SecretStr, so its value is masked in every output"
+                )
 
     @classmethod
     def options(cls) -> list[Option]:
