@@ -102,4 +102,8 @@ def test_a_long_unterminated_write_goes_out_in_bounded_pieces() -> None:
         stream.write(piece)
     assert mask.calls >= 2  # written before the end, not held whole in memory
     stream.flush()
-    assert mask.characters == len(out.getvalue()) == 1000 * (3 * redaction.RedactingStream.MAX_PENDING // 1000)
+    assert (
+        mask.characters
+        == len(out.getvalue())
+        == 1000 * (3 * redaction.RedactingStream.MAX_PENDING // 1000)
+    )

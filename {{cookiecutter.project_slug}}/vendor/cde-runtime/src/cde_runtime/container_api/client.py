@@ -64,12 +64,15 @@ from tenacity import (
     wait_random,
 )
 
+from ..invariants import UnencodableData, describe_unencodable, rows_in
 from .errors import (
     ContainerApiError,
     ContainerApiUnavailable,
     IncompleteInput,
     InputNotProvided,
+    StuckInput,
     error_from_response,
+    is_platform_not_provided,
 )
 from .streams import OutputWriter, RowReader
 
@@ -309,9 +312,14 @@ class ContainerApi:
         )
         if not data:
             return []
-        if isinstance(data, list):
-            return data
-        raise self._malformed("GET", path, "`data` is not a list")
+        if not isinstance(data, list):
+            raise self._malformed("GET", path, "`data` is not a list")
+        for index, row in enumerate(data):
+            if not isinstance(row, dict):
+                raise self._malformed(
+                    "GET", path, f"row {index + 1} of the batch is {_json_kind(row)}, not an object"
+                )
+        return data
 
     def read(
         self,
@@ -339,6 +347,7 @@ class ContainerApi:
             show_hidden=show_hidden,
             classification_id=classification_id,
         )
+        fetch = _ProgressCheck(type, fetch)
         if check_count and classification_id is None:
             fetch = _CountedFetch(self, type, fetch)
         return RowReader(fetch, read_ahead=read_ahead)
@@ -582,7 +591,13 @@ class ContainerApi:
             response.content,
             method=method,
             path=path,
-            error_class=not_found if status == 404 else ContainerApiError,
+            # "Not provided" only when the platform itself says so: a proxy's or router's 404
+            # (an HTML page, "No route found") must fail the run, not skip a stream.
+            error_class=(
+                not_found
+                if status == 404 and is_platform_not_provided(response.content)
+                else ContainerApiError
+            ),
             retry_after=response.headers.get("Retry-After"),
         )
 
@@ -738,7 +753,30 @@ _ENCODER = json.JSONEncoder(
 
 
 def _encode(body: Any) -> bytes:
-    return _ENCODER.encode(body).encode()
+    """The body as compact UTF-8 JSON; UnencodableData naming the product and column that JSON
+    cannot carry (NaN, Infinity, a lone surrogate), never a bare ValueError."""
+    try:
+        return _ENCODER.encode(body).encode()
+    except (ValueError, UnicodeEncodeError) as error:
+        where = describe_unencodable(rows_in(body))
+        raise UnencodableData(
+            f"Cannot send {where or 'a value'} to the Container API: JSON cannot carry it. "
+            "Clean the value in the handler (or drop the product) and run again."
+        ) from error
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _byte_bounded(encoded: list[bytes], limit: int) -> list[list[bytes]]:
@@ -772,7 +810,12 @@ def _read_params(
 
 
 class _CountedFetch:
-    """A fetch() that checks, when the stream ends, that it delivered `count(type)` rows."""
+    """A fetch() that holds the stream to the platform's count of it, as rows arrive.
+
+    The count is asked before the first read. A batch that would take the stream past it is
+    refused before any of its rows reaches the caller (an endless stream or a drifting count
+    never writes or sends an extra row), and an end short of it is refused as well.
+    """
 
     def __init__(self, api: ContainerApi, type: str, fetch: Callable[[], list[Any]]) -> None:
         self.api = api
@@ -796,6 +839,15 @@ class _CountedFetch:
                 method=error.method,
                 path=error.path,
             ) from error
+        if self.delivered + len(batch) > self.expected:
+            raise IncompleteInput(
+                f"the {self.type} stream sent more rows than the platform counts: "
+                f"{self.delivered + len(batch)} so far, {self.expected} counted "
+                f"(GET /items/{self.type}/count); failing the run before any extra row is "
+                "written or sent",
+                method="GET",
+                path=f"/input/{self.type}/next_batch",
+            )
         self.delivered += len(batch)
         if not batch and self.delivered != self.expected:
             raise IncompleteInput(
@@ -805,6 +857,35 @@ class _CountedFetch:
                 method="GET",
                 path=f"/input/{self.type}/next_batch",
             )
+        return batch
+
+
+class _ProgressCheck:
+    """A fetch() that fails when the cursor does not move: the same rows again, batch after batch.
+
+    Two consecutive batches of more than one row that are equal row for row can only come from
+    a cursor that did not advance (a stream of real products never repeats a whole batch in
+    place); left alone, such a stream would run until the disk or the channel gives out.
+    """
+
+    def __init__(self, type: str, fetch: Callable[[], list[Any]]) -> None:
+        self.type = type
+        self.fetch = fetch
+        self.previous: list[Any] | None = None
+        self.batches = 0
+
+    def __call__(self) -> list[Any]:
+        batch = self.fetch()
+        self.batches += 1
+        if len(batch) > 1 and batch == self.previous:
+            raise StuckInput(
+                f"the {self.type} stream answered batch {self.batches} with exactly the rows of "
+                f"batch {self.batches - 1}: its cursor does not move; failing the run instead "
+                "of reading the same rows forever",
+                method="GET",
+                path=f"/input/{self.type}/next_batch",
+            )
+        self.previous = batch
         return batch
 
 

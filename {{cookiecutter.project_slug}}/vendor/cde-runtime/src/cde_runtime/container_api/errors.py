@@ -19,6 +19,7 @@ __all__ = [
     "ContainerApiUnavailable",
     "IncompleteInput",
     "InputNotProvided",
+    "StuckInput",
     "error_from_response",
     "normalize_errors",
     "parse_retry_after",
@@ -76,6 +77,25 @@ class IncompleteInput(ContainerApiError):  # noqa: N818 - reads as what happened
     A run that went on would write or export a partial set: a data service would wipe the
     products it did not write back. So the run fails instead, naming both counts.
     """
+
+
+class StuckInput(IncompleteInput):
+    """An input stream answered the same rows again: its cursor does not move."""
+
+
+#: What the platform answers for an input the run does not provide (404, docs/container-api.md).
+NOT_PROVIDED_MESSAGE = "Requested file not provided."
+
+
+def is_platform_not_provided(content: bytes) -> bool:
+    """Whether a 404 body is the platform's own "not provided" answer (a JSON object whose
+    `message` says so), not a proxy's page or a router's "No route found"."""
+    try:
+        payload = json.loads(content) if content else None
+    except ValueError:
+        return False
+    message = payload.get("message") if isinstance(payload, Mapping) else None
+    return isinstance(message, str) and "not provided" in message.lower()
 
 
 class ContainerApiUnavailable(ContainerApiError):  # noqa: N818 - public name, a state
