@@ -53,6 +53,8 @@ class FakePeer:
 
     def __init__(self, route: Route) -> None:
         self.requests: list[Request] = []
+        #: Bytes of trickled answers that went out.
+        self.bytes_sent = 0
         self._stop = threading.Event()
         peer = self
 
@@ -92,6 +94,7 @@ class FakePeer:
                         self.wfile.flush()
                     except OSError:
                         return
+                    peer.bytes_sent += 1
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 

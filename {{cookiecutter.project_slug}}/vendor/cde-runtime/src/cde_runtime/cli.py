@@ -35,11 +35,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cde_runtime import redaction
+from cde_runtime import redaction, watch
 from cde_runtime.container_api import ContainerApi, ContainerApiError, ContainerApiUnavailable
 from cde_runtime.environment import RuntimeEnvironment, RuntimeEnvironmentError, load_environment
 from cde_runtime.errors import RunFailed
-from cde_runtime.logs import LOG_LEVELS, forward_logs
+from cde_runtime.logs import LOG_LEVELS, cut, flush_logs, forward_logs
 from cde_runtime.mode import Mode
 from cde_runtime.options import ConnectorSettings, Option
 
@@ -161,7 +161,10 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
             return fail_before_run(message, environment)
         redaction.register(settings.secret_values())
         level = LOG_LEVELS[environment.log_level]
-        with connect(environment) as api, forward_logs(api, level=level):
+        with (
+            connect(environment) as api,
+            forward_logs(api, level=level, timeout=environment.log_timeout),
+        ):
             if ignored:
                 log.warning(
                     "Ignoring %s not declared by this code: %s. Update the code, or remove "
@@ -170,7 +173,7 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
                     ", ".join(ignored),
                 )
             try:
-                with stops_as_interrupts():
+                with stops_as_interrupts(), watch.watching():
                     mode.run(settings, api)
             except Stopped as stop:
                 fail(f"stopped by {stop.signal_name} before the run finished")
@@ -184,6 +187,7 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
             except Exception as error:  # the last line of defence: traceback, then one line
                 # The portal shows stderr: the traceback is what makes a bug in the handler
                 # debuggable there. It passes the same redaction as every other line.
+                flush_logs()
                 print(traceback.format_exc().rstrip(), file=sys.stderr, flush=True)
                 return fail(f"unexpected {type(error).__name__}: {error}")
     return EXIT_OK
@@ -232,6 +236,7 @@ def connect(environment: RuntimeEnvironment, max_attempts: int | None = None) ->
         read_timeout=environment.read_timeout,
         backoff=environment.backoff,
         max_write_bytes=environment.max_write_bytes,
+        write_retry=environment.write_retry,
     )
 
 
@@ -245,9 +250,15 @@ def local_hint(environment: RuntimeEnvironment) -> str:
     )
 
 
+#: Characters of the one-line summary of a failed run; a longer one (a server's 4 MB error
+#: page quoted in an error) is cut, with a marker saying how many characters were left out.
+MAX_SUMMARY = 2000
+
+
 def fail(message: str) -> int:
     """End the run as failed: one line on stderr (what the portal shows) and an error log."""
-    line = redaction.redact(" ".join(f"Run failed: {message}".split()))
+    line = cut(redaction.redact(" ".join(f"Run failed: {message}".split())), MAX_SUMMARY)
+    flush_logs()  # earlier log lines that fell back to stderr come before this one
     print(line, file=sys.stderr, flush=True)
     log.error(line, extra={"on_stderr": True})
     return EXIT_FAILED

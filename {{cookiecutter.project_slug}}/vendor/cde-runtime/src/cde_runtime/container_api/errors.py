@@ -40,6 +40,7 @@ class ContainerApiError(Exception):
         method: str = "",
         path: str = "",
         retry_after: float | None = None,
+        from_platform: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -49,6 +50,8 @@ class ContainerApiError(Exception):
         self.path = path
         #: Seconds the server asked us to wait before trying again (`Retry-After`), if any.
         self.retry_after = retry_after
+        #: Whether the answer carried the Container API's own JSON error body (not a proxy page).
+        self.from_platform = from_platform
 
     def __str__(self) -> str:
         where = f"Container API {self.method} {self.path}".rstrip()
@@ -143,6 +146,7 @@ def error_from_response(
         method=method,
         path=path,
         retry_after=parse_retry_after(retry_after),
+        from_platform=isinstance(payload, Mapping) and "message" in payload,
     )
 
 
