@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from cde_runtime.errors import RunFailed
 
@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 class RepeatedPage(RunFailed):
@@ -40,7 +41,9 @@ def _digest(page: list[Any]) -> bytes:
     return hashlib.blake2b(encoded.encode(), digest_size=16).digest()
 
 
-def new_pages(pages: Iterable[list[Any]], where: str = "the product feed") -> Iterator[list[Any]]:
+def new_pages(
+    pages: Iterable[list[T]], where: str = "The product feed"
+) -> Generator[list[T], None, None]:
     """`pages` as they come, failing at the first page that repeats an earlier one.
 
     A numbered API that ignores or clamps the page number answers the same page again and again;
@@ -49,17 +52,24 @@ def new_pages(pages: Iterable[list[Any]], where: str = "the product feed") -> It
     not compared (they end a numbered feed). One 16-byte digest is kept per page.
     """
     seen: dict[bytes, int] = {}
-    for number, page in enumerate(pages, start=1):
-        if page:
-            digest = _digest(page)
-            first = seen.setdefault(digest, number)
-            if first != number:
-                raise RepeatedPage(
-                    f"{where} sent page {number} with exactly the products of page {first}: "
-                    "its API repeats pages (it ignores or clamps the page number, or its links "
-                    "loop); failing so the import neither runs forever nor doubles products."
-                )
-        yield page
+    source = iter(pages)
+    try:
+        for number, page in enumerate(source, start=1):
+            if page:
+                digest = _digest(page)
+                first = seen.setdefault(digest, number)
+                if first != number:
+                    raise RepeatedPage(
+                        f"{where} sent page {number} with exactly the products of page {first}: "
+                        "its API repeats pages (it ignores or clamps the page number, or its "
+                        "links loop); failing so the import neither runs forever nor doubles "
+                        "products."
+                    )
+            yield page
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:  # stop the source's requests too (it may read ahead)
+            close()
 
 
 class FirstOfEachId:
@@ -120,7 +130,12 @@ def rows_in(body: Any) -> list[Any]:
     return list(body) if isinstance(body, list) else [body]
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def _problem(value: Any) -> str | None:
+    if not isinstance(value, _JSON_SCALARS | Mapping | list | tuple):
+        return f"a {type(value).__name__}, which JSON cannot carry"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value!r}, which JSON cannot carry"
     if isinstance(value, str):
