@@ -723,8 +723,9 @@ def test_a_write_is_retried_when_the_server_refused_it(status: int) -> None:
 # A proxy (Envoy-style) answers 503 with its own text also after an upstream reset, when the
 # request may already have reached the API: sending the write again would store it twice.
 PROXY_503 = httpx.Response(
-    503, text="upstream connect error or disconnect/reset before headers. reset reason: "
-    "connection termination"
+    503,
+    text="upstream connect error or disconnect/reset before headers. reset reason: "
+    "connection termination",
 )
 PLATFORM_503 = reply(503, {"message": "Service Unavailable"})
 

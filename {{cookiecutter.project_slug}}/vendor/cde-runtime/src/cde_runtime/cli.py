@@ -23,12 +23,13 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import re
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -57,13 +58,19 @@ def main(modes: Modes, argv: Sequence[str] | None = None) -> int:
     """Run the command line for `modes` (name -> Mode) and return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(modes)
+    # Nothing argparse prints may show a value: the secrets are not known yet (the settings
+    # load later), so every argument that is not a mode or an option name is masked.
+    usage = io.StringIO()
     try:
-        parsed, unknown = parser.parse_known_args(arguments)
-        # Only a mode that reads its options as arguments may meet one it does not know.
-        if unknown and not (parsed.command in modes and takes_arguments(modes[parsed.command])):
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        with redirect_stderr(usage):
+            parsed, unknown = parser.parse_known_args(arguments)
+            # Only a mode that reads its options as arguments may meet one it does not know.
+            if unknown and not (parsed.command in modes and takes_arguments(modes[parsed.command])):
+                parser.error(f"unrecognized arguments: {', '.join(option_names(unknown))}")
     except SystemExit as stop:  # argparse's own exits: --help is 0, usage errors are 2
+        sys.stderr.write(mask_arguments(usage.getvalue(), arguments, modes))
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    sys.stderr.write(mask_arguments(usage.getvalue(), arguments, modes))
     if parsed.command == "describe":
         return describe(modes, parsed.write)
     mode = modes[parsed.command]
@@ -80,8 +87,47 @@ def takes_arguments(mode: Mode[Any]) -> bool:
 
 
 def option_names(unknown: Sequence[str]) -> list[str]:
-    """The option names among arguments argparse did not know (values are never repeated)."""
-    return [item.split("=", 1)[0] for item in unknown if item.startswith("--")]
+    """The option names among arguments argparse did not know (values are never repeated).
+
+    A `--...` argument right after an undeclared `--NAME` without `=` may be that option's
+    value (a value starting with `-` should use `--NAME=value`, but may not): it is counted,
+    never shown.
+    """
+    names: list[str] = []
+    hidden = 0
+    after_bare_name = False
+    for item in unknown:
+        if not item.startswith("--"):
+            after_bare_name = False
+            continue
+        name, equals, _ = item.partition("=")
+        if after_bare_name and not equals:
+            hidden += 1
+            after_bare_name = False
+            continue
+        names.append(name)
+        after_bare_name = not equals
+    if hidden:
+        names.append(f"{hidden} more (not shown: {'it' if hidden == 1 else 'each'} may be a value)")
+    return names
+
+
+def mask_arguments(text: str, arguments: Sequence[str], modes: Modes) -> str:
+    """`text` with every argument that may be a value masked: everything but mode names and
+    `--names` (the part after `=` included). For what argparse prints before the run starts."""
+    keep = {*modes, "describe"}
+    values = set()
+    for item in arguments:
+        if item.startswith("-"):
+            value = item.partition("=")[2]
+            if value:
+                values.add(value)
+        elif item not in keep:
+            values.add(item)
+    for value in sorted(values, key=len, reverse=True):
+        # Whole tokens only: a value `1` must not mask every digit of the usage text.
+        text = re.sub(rf"(?<![\w-]){re.escape(value)}(?![\w-])", redaction.MASK, text)
+    return redaction.redact(text)
 
 
 def build_parser(modes: Modes) -> argparse.ArgumentParser:

@@ -130,11 +130,11 @@ def rows_in(body: Any) -> list[Any]:
     return list(body) if isinstance(body, list) else [body]
 
 
-_JSON_SCALARS = (str, int, float, bool, type(None))
+_JSON_TYPES = (str, int, float, bool, type(None), Mapping, list, tuple)
 
 
 def _problem(value: Any) -> str | None:
-    if not isinstance(value, _JSON_SCALARS | Mapping | list | tuple):
+    if not isinstance(value, _JSON_TYPES):
         return f"a {type(value).__name__}, which JSON cannot carry"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value!r}, which JSON cannot carry"

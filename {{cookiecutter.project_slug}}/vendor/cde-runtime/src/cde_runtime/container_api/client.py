@@ -807,7 +807,7 @@ def _encode(body: Any) -> bytes:
     cannot carry (NaN, Infinity, a lone surrogate), never a bare ValueError."""
     try:
         return _ENCODER.encode(body).encode()
-    except (ValueError, UnicodeEncodeError) as error:
+    except (ValueError, UnicodeEncodeError, TypeError) as error:
         where = describe_unencodable(rows_in(body))
         raise UnencodableData(
             f"Cannot send {where or 'a value'} to the Container API: JSON cannot carry it. "
