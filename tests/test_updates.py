@@ -286,7 +286,7 @@ def assert_migrated(project: Path) -> None:
     assert_author_edits_kept(project)
     assert "REGION" in (project / "docs" / "dev-portal.md").read_text(encoding="utf-8")
     # The author's test, and the test proving the added option reached code and docs alike.
-    assert_healthy(project, str(AUTHOR_TEST), "tests/runtime/test_describe.py")
+    assert_healthy(project, "tests", "-k", "dev_portal_page or products_are_tagged")
 
 
 def test_copier_update_moves_a_first_round_repo_to_the_new_layout(

@@ -1,15 +1,3 @@
-{#- Export modes whose example code has no usable CHANNEL_URL option send to a placeholder URL. -#}
-{%- set placeholder = [] %}
-{%- set url = cookiecutter.export_options.get("CHANNEL_URL") %}
-{%- if cookiecutter.mode_export and not (url is mapping and url.get("type", "input") in ["input", "textarea"]) %}
-{%- set _ = placeholder.append("export") %}
-{%- endif %}
-{%- set url = cookiecutter.export_delta_options.get("CHANNEL_URL") %}
-{%- if cookiecutter.mode_export_delta and not (url is mapping and url.get("type", "input") in ["input", "textarea"]) %}
-{%- set _ = placeholder.append("export-delta") %}
-{%- endif %}
-{%- set chosen = [cookiecutter.mode_data_source, cookiecutter.mode_data_service, cookiecutter.mode_export, cookiecutter.mode_export_delta] | select | list %}
-{%- set runnable = (chosen | length) > (placeholder | length) -%}
 """The local Container API behaves as docs/container-api.md says (strict where it is silent)."""
 
 from __future__ import annotations
@@ -31,11 +19,10 @@ import pytest
 from cde_emulator import Emulator, Fault, runner
 from cde_emulator.__main__ import main as emulator_main
 from cde_emulator.state import format_summary
-from cde_runtime.testing import PROJECT_ROOT, EmulatorFactory
-{%- if runnable %}
-
+from cde_runtime.testing import EmulatorFactory
 from connector.modes import MODES
-{%- endif %}
+
+from tests.runtime.conftest import PROJECT_ROOT
 
 PRODUCTS = [
     {"id": "1", "title": "Merino Sweater", "___internal_note": "restock"},
@@ -837,7 +824,6 @@ def test_the_emulator_url_wins_over_the_options() -> None:
 def test_run_returns_the_connector_exit_code(tmp_path: Path) -> None:
     # The connector, not the runner, knows its modes: an unknown one is its usage error (2).
     assert runner.run("no-such-mode", out_dir=tmp_path / "out") == 2
-{%- if cookiecutter.mode_data_service or cookiecutter.mode_export or cookiecutter.mode_export_delta %}
 
 
 # -- sample data -----------------------------------------------------------------------------------
@@ -851,16 +837,9 @@ def test_sample_files_are_string_rows_with_a_hidden_column(path: Path) -> None:
     assert len(rows) >= 10
     assert all(isinstance(v, str) for row in rows for v in row.values())
     assert all("___internal_note" in row for row in rows)
-{%- endif %}
-{%- if runnable %}
 
 
-{% if placeholder -%}
-# Exports without a CHANNEL_URL option send to a placeholder URL: edit it in their handler.
-LOCAL_RUN_MODES = [mode for mode in sorted(MODES) if mode not in {{ placeholder | tojson }}]
-{%- else -%}
 LOCAL_RUN_MODES = sorted(MODES)
-{%- endif %}
 
 
 @pytest.mark.parametrize("mode", LOCAL_RUN_MODES)
@@ -869,4 +848,3 @@ def test_the_readme_local_run_succeeds_for_every_mode(mode: str, tmp_path: Path)
     out = tmp_path / "out"
     assert runner.run(mode, out_dir=out, env_file=PROJECT_ROOT / ".env.example") == 0
     assert (out / "logs.jsonl").read_text(encoding="utf-8")
-{%- endif %}
