@@ -44,9 +44,9 @@ def main() -> None:
         )
     sys.path.insert(0, str(project))
     os.chdir(project)
-    from cde_runtime import cli  # noqa: PLC0415 - after the project is on the path
-
-    from connector.modes import MODES as CONNECTOR_MODES  # noqa: PLC0415
+    # Imported once the project is on the path.
+    from cde_runtime import cli
+    from connector.modes import MODES as CONNECTOR_MODES
 
     over = threading.Event()
     api = FakeApi(counts={"input": args.rows})
