@@ -9,7 +9,15 @@ from pathlib import Path
 from tests.bake import RUNTIME_PACKAGE, TEMPLATE
 
 BIN = Path(sys.executable).parent
-OWN_CODE = ["hooks", "tests", "benchmarks", "run-tests.py", ".ci/lock.py", ".ci/questions.py"]
+OWN_CODE = [
+    "hooks",
+    "tests",
+    "benchmarks",
+    "run-tests.py",
+    ".ci/lock.py",
+    ".ci/questions.py",
+    ".ci/release.py",
+]
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

@@ -29,5 +29,7 @@ def bake_example() -> Path:
 
 PROJECT_ROOT = bake_example()
 sys.path.insert(0, str(PROJECT_ROOT))
+# dev.py's commands work on the project holding their copy: the bake's, as dev.py would import.
+sys.path.insert(0, str(PROJECT_ROOT / "vendor" / "cde-runtime" / "src"))
 cde_runtime.testing.fixtures.PROJECT_ROOT = PROJECT_ROOT
 cde_emulator.runner.PROJECT_ROOT = PROJECT_ROOT

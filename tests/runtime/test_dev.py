@@ -9,10 +9,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import dev
 import pytest
+from cde_dev import commands as dev
 
-PROJECT_ROOT = Path(dev.__file__).resolve().parent
+PROJECT_ROOT = dev.ROOT
 
 
 @pytest.fixture
@@ -101,7 +101,8 @@ sys.exit(130)
 DRIVER = """
 import sys
 import dev
-sys.exit(dev.call(sys.executable, "-c", sys.argv[1]))
+from cde_dev.commands import call
+sys.exit(call(sys.executable, "-c", sys.argv[1]))
 """
 
 

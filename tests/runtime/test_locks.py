@@ -13,8 +13,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import dev
 import pytest
+from cde_dev import commands as dev
 
 from tests.runtime.conftest import PROJECT_ROOT
 

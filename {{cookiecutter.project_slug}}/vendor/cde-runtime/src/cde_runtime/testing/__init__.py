@@ -74,8 +74,12 @@ class RuntimeChecks(pytest.Module):
         return importlib.import_module(self.module_name)
 
 
+# At import, before pytest reads conftest.py: a pre-0.3.0 import (`emulator.testing`, also in
+# `pytest_plugins`) fails naming its new place instead of "No module named 'emulator'".
+moved.install()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    moved.install()  # a pre-0.3.0 import (`emulator.testing`) fails naming its new place
     config.addinivalue_line("markers", "cde_runtime: a check the runtime runs on every connector")
 
 

@@ -8,11 +8,13 @@ from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 
-#: Old top-level modules -> where their names live since the runtime became a package.
-MOVED = {
-    "emulator": "`from cde_emulator import Emulator, Fault` (and `python -m cde_emulator`)",
-    "emulator.testing": "`from cde_runtime.testing import ...` (fixtures load by themselves)",
-}
+#: The one line a pre-0.3.0 `emulator` import fails with (Python asks for `emulator` first).
+MOVED = (
+    "`emulator` moved into the runtime package (template 0.3.0): write"
+    " `from cde_runtime.testing import ...` for `from emulator.testing import ...`,"
+    " `from cde_emulator import Emulator, Fault` for `from emulator import ...`, and"
+    " `python -m cde_emulator` for `python -m emulator`."
+)
 
 
 class MovedModules(MetaPathFinder):
@@ -22,12 +24,7 @@ class MovedModules(MetaPathFinder):
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
         if fullname == "emulator" or fullname.startswith("emulator."):
-            new = MOVED.get(fullname, MOVED["emulator"])
-            raise ModuleNotFoundError(
-                f"`{fullname}` moved into the runtime package (template 0.3.0): use {new};"
-                " CHANGELOG.md lists every moved name.",
-                name=fullname,
-            )
+            raise ModuleNotFoundError(MOVED, name=fullname)
         return None
 
 
