@@ -500,9 +500,11 @@ def test_a_counted_stream_that_answers_not_provided_is_incomplete_not_empty(stre
         list(make_api(server).read(stream, batch_size=2))
 
 
-def test_a_stream_with_more_rows_than_counted_raises() -> None:
-    with pytest.raises(IncompleteInput, match="ended after 5 rows but the platform counts 4"):
-        list(make_api(InputFile(rows(5), count=4)).read(batch_size=2))
+def test_a_stream_with_more_rows_than_counted_raises_before_the_extra_rows() -> None:
+    got: list[Row] = []
+    with pytest.raises(IncompleteInput, match="more rows than the platform counts: 5 so far, 4"):
+        got.extend(make_api(InputFile(rows(5), count=4)).read(batch_size=2))
+    assert len(got) == 4
 
 
 def test_the_count_check_can_be_turned_off_for_a_cursor_not_at_the_start() -> None:
@@ -557,7 +559,8 @@ def test_a_429_with_retry_after_seconds_waits_that_long() -> None:
 def test_a_503_with_retry_after_as_an_http_date_waits_until_then_capped() -> None:
     slept: list[float] = []
     later = "Wed, 01 Jan 2100 00:00:00 GMT"  # far away: capped
-    server = Server(httpx.Response(503, headers={"Retry-After": later}), WRITTEN)
+    unavailable = {"message": "Service Unavailable"}  # the API's own answer: not processed
+    server = Server(httpx.Response(503, headers={"Retry-After": later}, json=unavailable), WRITTEN)
     make_api(server, sleep=slept.append).write(rows(1))
     assert slept == [MAX_RETRY_AFTER]
 
@@ -717,6 +720,52 @@ def test_a_write_is_retried_when_the_server_refused_it(status: int) -> None:
     assert len(server.requests) == 2
 
 
+# A proxy (Envoy-style) answers 503 with its own text also after an upstream reset, when the
+# request may already have reached the API: sending the write again would store it twice.
+PROXY_503 = httpx.Response(
+    503,
+    text="upstream connect error or disconnect/reset before headers. reset reason: "
+    "connection termination",
+)
+PLATFORM_503 = reply(503, {"message": "Service Unavailable"})
+
+
+@pytest.mark.parametrize(
+    ("policy", "answer", "retried"),
+    [
+        ("platform-503", PLATFORM_503, True),
+        ("platform-503", PROXY_503, False),
+        ("platform-503", httpx.Response(503), False),
+        ("any-503", PROXY_503, True),
+        ("any-503", PLATFORM_503, True),
+        ("no-503", PLATFORM_503, False),
+        ("no-503", PROXY_503, False),
+    ],
+)
+def test_a_503_on_a_write_is_sent_again_only_as_the_write_retry_setting_says(
+    policy: str, answer: httpx.Response, retried: bool
+) -> None:
+    server = Server(answer, WRITTEN)
+    api = make_api(server, write_retry=policy)
+    if retried:
+        api.write([{"id": "1"}])
+    else:
+        with pytest.raises(ContainerApiError) as caught:
+            api.write([{"id": "1"}])
+        assert caught.value.status == 503
+    assert len(server.requests) == (2 if retried else 1)
+
+
+def test_a_503_on_a_read_that_moves_no_cursor_is_always_retried() -> None:
+    server = Server(PROXY_503, reply(200, {"data": {"count": 4}}))
+    assert make_api(server, write_retry="no-503").count() == 4
+
+
+def test_an_unknown_write_retry_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="write_retry must be one of"):
+        make_api(Server(), write_retry="sometimes")
+
+
 def test_a_502_on_a_write_is_not_retried_and_raises() -> None:
     server = Server(reply(502, {"message": "Bad Gateway"}), WRITTEN)
     with pytest.raises(ContainerApiError) as caught:
@@ -762,7 +811,7 @@ def test_retries_stop_after_max_attempts() -> None:
 
 
 def test_retries_are_logged_as_warnings_without_row_data(caplog: pytest.LogCaptureFixture) -> None:
-    server = Server(reply(503), WRITTEN)
+    server = Server(reply(503, {"message": "Service Unavailable"}), WRITTEN)
     with caplog.at_level(logging.WARNING, logger="cde_runtime.container_api"):
         make_api(server).write([{"id": "secret-row-value"}])
     (record,) = caplog.records

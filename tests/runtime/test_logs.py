@@ -85,7 +85,9 @@ class FlakyLogApi:
         self.calls = 0
         self.received: list[str] = []
 
-    def log(self, level: str, message: str, context: object = None) -> None:
+    def log(
+        self, level: str, message: str, context: object = None, timeout: float | None = None
+    ) -> None:
         self.calls += 1
         if self.down:
             raise ContainerApiUnavailable("no answer", method="POST", path="/logs/info")

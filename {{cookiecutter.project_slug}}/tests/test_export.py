@@ -240,4 +240,20 @@ def test_export_fails_when_the_input_ends_before_the_platforms_count(
     result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
     assert result.returncode == 1
     assert "ended after 0 rows but the platform counts 1050" in result.stderr
+
+
+def test_export_sends_a_repeated_id_once_and_counts_the_repeat(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    # Two input rows with one id: the channel would keep one and the summary would say
+    # nothing. The rule (docs/runtime.md): the first is sent, the repeat skipped and counted.
+    repeated = [PRODUCTS[0], {**PRODUCTS[0], "title": "again"}, *PRODUCTS[1:3]]
+    emu = emulator(input=repeated)
+    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    sent = [i for call in emu.channel_calls() for i in call["ids"]]
+    assert sent == ["P0", "P1", "P2"]
+    feedback_ids = [row["id"] for row in emu.output_rows("feedback")]
+    assert len(feedback_ids) == len(set(feedback_ids))  # one feedback row per product at most
+    assert emu.logs()[-1]["message"].endswith("3 accepted, 0 rejected, 1 skipped as repeated ids")
 {%- endif %}

@@ -121,4 +121,35 @@ def test_export_delta_never_lets_a_delete_overtake_an_upsert_of_the_same_product
     assert upserts == -(-len(new) // CHANNEL_BATCH_SIZE) + 1
     # Every upsert was answered before the first delete arrived: deletes come last.
     assert endpoints == ["products"] * upserts + ["products/delete"] * (len(endpoints) - upserts)
+
+
+def test_export_delta_fails_on_a_404_that_is_not_the_platforms_not_provided(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    # A 404 from anything but the platform (here the emulator's injected fault, whose body is
+    # not "Requested file not provided.") must not pass for "no new products this run".
+    emu = emulator(new=NEW, faults=[Fault(kind="count", n=1, action="404")])
+    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 1
+    assert "GET /items/new/count answered 404" in result.stderr.splitlines()[-1]
+    assert emu.channel_calls() == []
+
+
+def test_export_delta_passes_when_only_the_summary_count_fails(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    # new, modified and deleted are counted when read; the 4th count is `unchanged`, only
+    # for the summary: every product was delivered, so its failure costs the figure only.
+    emu = emulator(
+        new=NEW,
+        modified=MODIFIED,
+        unchanged=UNCHANGED,
+        deleted=DELETED,
+        faults=[Fault(kind="count", n=4, action="500")],
+    )
+    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line["message"] for line in emu.logs() if line["level"] == "warning"]
+    assert any(w.startswith("Could not count the unchanged products") for w in warnings)
+    assert emu.logs()[-1]["message"].endswith("170 accepted, 0 rejected")
 {%- endif %}

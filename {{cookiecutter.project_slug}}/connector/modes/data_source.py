@@ -49,8 +49,10 @@ from cde_runtime import (
     InFlightLimit,
     Progress,
     RunFailed,
+    feed_transport,
     get_with_retries,
     is_local_run,
+    new_pages,
     read_ahead,
     send_in_order,
 )
@@ -62,7 +64,9 @@ log = logging.getLogger(__name__)
 SAMPLE_FEED = Path(__file__).with_suffix(".jsonl")
 # Rows per Container API write, and per chunk of a JSON Lines file.
 BATCH_SIZE = 999
-# Seconds to wait for the product API: connecting, and each page.
+# Seconds to wait for the product API: connecting, and each socket operation. Each whole
+# request also has a deadline, CDE_FEED_TIMEOUT (60 s; `feed_transport`), and an answer may
+# decode to at most CDE_MAX_ANSWER_BYTES (docs/runtime.md).
 FEED_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 # Tries per page: a GET may be sent again after a dropped connection, a timeout or a 429/50x.
 FEED_ATTEMPTS = 3
@@ -138,18 +142,22 @@ def read_feed(feed: str) -> Pages:
     """Pages of products from an http(s) API or a JSON Lines file."""
     if urlparse(feed).scheme not in ("http", "https"):
         return read_jsonl(local_path(feed))
+    # Every page must be new: an API that ignores or clamps the page number, or whose links
+    # loop, fails the run with one line instead of importing forever (`new_pages`).
     if "{page}" in feed:
-        return read_numbered_pages(feed)
+        return new_pages(read_numbered_pages(feed), f"The product feed {describe_feed(feed)}")
     # Each page names the next, so pages come one after the other; reading one page ahead
     # overlaps the wait for the next page with writing this one.
-    return read_ahead(read_api_pages(feed))
+    return new_pages(read_ahead(read_api_pages(feed)), f"The product feed {describe_feed(feed)}")
 
 
 def read_api_pages(url: str) -> Pages:
     """Follow the `next` links of a paginated JSON API, one request per page."""
     seen: set[str] = set()
     next_url: str | None = url
-    with httpx.Client(timeout=FEED_TIMEOUT, follow_redirects=True) as http:
+    with httpx.Client(
+        timeout=FEED_TIMEOUT, follow_redirects=True, transport=feed_transport()
+    ) as http:
         while next_url:
             if next_url in seen:
                 raise RunFailed(f"The product feed links back to a page it sent before: {next_url}")
@@ -166,7 +174,9 @@ def read_numbered_pages(template: str) -> Pages:
     already made for pages after it are awaited and dropped.
     """
     limits = httpx.Limits(max_connections=FEED_CONCURRENCY)
-    with httpx.Client(timeout=FEED_TIMEOUT, follow_redirects=True, limits=limits) as http:
+    with httpx.Client(
+        timeout=FEED_TIMEOUT, follow_redirects=True, transport=feed_transport(limits)
+    ) as http:
 
         def fetch(number: int) -> list[Product]:
             url = template.replace("{page}", str(number))

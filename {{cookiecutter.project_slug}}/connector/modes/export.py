@@ -42,7 +42,8 @@ def run(settings: ExportSettings, api: ContainerApi) -> None:
         ExportReport(api, feedback_file=FEEDBACK_FILE, successes=FEEDBACK_SUCCESSES) as report,
     ):
         # Full Container API batches (999) are read ahead; the channel gets its own batch size.
-        batches = chunked(products, CHANNEL_BATCH_SIZE)
+        # Each id goes once: a repeated one is skipped and counted (docs/runtime.md).
+        batches = chunked(report.first_of_each_id(products), CHANNEL_BATCH_SIZE)
         for results in channel.send_all(batches, lambda batch: upsert(channel, batch)):
             report.record(results)
             progress.add(len(results))

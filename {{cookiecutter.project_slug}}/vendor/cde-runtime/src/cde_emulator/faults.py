@@ -22,6 +22,22 @@ Actions (docs/container-api.md, "The local emulator", lists them for connector a
 - `empty`, `null`: 200 with `data: []` / `data: null` and nothing read: an input that ends early
   (for the feed: `{"products": [], "next": null}` / `"products": null`).
 - `delay=SECONDS`: wait, then answer normally.
+- `404html`: a 404 with a proxy's HTML page, not the platform's own "not provided" answer.
+
+Faults that misbehave after the work was done (the request is handled normally first):
+
+- `stuck`: a read answers its rows, then its cursor moves back: the next read answers the same
+  rows again (with `N+`, a stream that never ends).
+- `drift`: a count answers one row less than the input has: the stream then delivers more
+  rows than it counted.
+- `503after`: the request is handled, then a proxy answers 503 with its own text (an upstream
+  reset): the client cannot know that the work was done.
+- `repeat`: a feed page answers the products of the page before it (an API that clamps or
+  ignores the page number), keeping its own `next`.
+- `poison`: a read or feed page answers its rows with the first row's `price` set to NaN (a
+  value JSON cannot carry, written as the bare `NaN` lenient encoders emit).
+- `trickle`: the answer is sent one byte every TRICKLE_SECONDS: each byte is prompt, the
+  whole answer is not.
 """
 
 from __future__ import annotations
@@ -35,7 +51,11 @@ from dataclasses import dataclass
 #: channel = the channel stand-in; feed = the product feed stand-in (/feed); any = every Container
 #: API request (not /channel, /feed or /_emulator).
 KINDS = ("write", "read", "count", "close", "log", "channel", "feed", "any")
-_ACTIONS = ("drop", "malformed", "cut", "timeout", "204body", "empty", "null")
+_ACTIONS = ("drop", "malformed", "cut", "timeout", "204body", "empty", "null", "404html")
+#: Actions applied to the answer of a request handled normally (see the module docstring).
+AFTER_ACTIONS = ("stuck", "drift", "503after", "repeat", "poison", "trickle")
+#: Seconds between two bytes of a `trickle` answer.
+TRICKLE_SECONDS = 0.01
 #: Statuses whose answers never carry a body (RFC 9110).
 BODILESS = (204, 304)
 
@@ -58,10 +78,16 @@ class Fault:
         if self.n < 1:
             raise ValueError(f"fault request number is 1-based, got {self.n}")
         base, _, modifier = self.action.partition(",")
-        if self.status is None and self.delay is None and base not in _ACTIONS:
+        if (
+            self.status is None
+            and self.delay is None
+            and base not in _ACTIONS
+            and base not in AFTER_ACTIONS
+        ):
             raise ValueError(
                 "fault action must be an HTTP status, drop, timeout, malformed, cut, empty, null, "
-                f"204body or delay=SECONDS, not {self.action!r}"
+                f"204body, 404html, {', '.join(AFTER_ACTIONS)} or delay=SECONDS, "
+                f"not {self.action!r}"
             )
         if modifier and (self.status is None or self.retry_after is None):
             raise ValueError(

@@ -8,6 +8,7 @@ no Nagle/delayed-ACK stalls between a header write and a body write.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import select
 import socket
@@ -25,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from cde_emulator import channel_stand_in as channel
 from cde_emulator import routes
-from cde_emulator.faults import BODILESS, Fault, FaultPlan
+from cde_emulator.faults import AFTER_ACTIONS, BODILESS, TRICKLE_SECONDS, Fault, FaultPlan
 from cde_emulator.feed import Feed
 from cde_emulator.feed import handle as answer_feed
 from cde_emulator.routes import Request, Response, json_response
@@ -148,11 +149,14 @@ class _Handler(BaseHTTPRequestHandler):
                 match = None  # an older API's route pattern does not accept `input`
 
         cut = False
+        after: list[Fault] = []
         for fault in emulator.fault_plan.next_request(kind, contract):
             if fault.delay is not None:
                 time.sleep(fault.delay)
             elif fault.action == "cut":
                 cut = True
+            elif fault.action in AFTER_ACTIONS:
+                after.append(fault)
             elif fault.action == "drop":
                 self.close_connection = True  # no response at all: the client sees a dead socket
                 return
@@ -184,9 +188,15 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as error:  # a bug must surface as a 500, not a hang
             traceback.print_exc(file=sys.stderr)
             response = json_response(500, {"message": f"Emulator error: {error}"})
+        trickle = False
+        for fault in after:
+            if fault.action == "trickle":
+                trickle = True
+            else:
+                response = emulator.misbehave(fault.action, request, response)
         if cut:
             self.close_connection = True
-        self._send(response, cut=cut)
+        self._send(response, cut=cut, trickle=trickle)
 
     def _fault_response(self, fault: Fault, kind: str | None) -> Response:
         """The answer of a fault that answers (every action but delay, cut, drop, timeout)."""
@@ -198,6 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.base in ("empty", "null"):
             data = b"[]" if fault.base == "empty" else b"null"
             return Response(200, b'{"message":"","data":' + data + b"}")
+        if fault.base == "404html":
+            return Response(404, FOREIGN_404_BODY)
         if fault.base == "204body":
             # Wrong on purpose: a body after a 204 would be read as the next answer on this
             # connection, so the connection closes after it.
@@ -223,7 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 time.sleep(0.05)  # a pipelined request: keep ignoring it
 
-    def _send(self, response: Response, *, cut: bool = False) -> None:
+    def _send(self, response: Response, *, cut: bool = False, trickle: bool = False) -> None:
         """Status line, headers and body in one write (see module docstring).
 
         With `cut`, only half the body is sent before the connection closes. A 204 or 304 gets
@@ -244,12 +256,29 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             payload += body[: len(body) // 2] if cut else body
         try:
-            self.wfile.write(payload)
+            if not trickle:
+                self.wfile.write(payload)
+                return
+            for index in range(len(payload)):
+                if self.server.emulator.stopping.wait(TRICKLE_SECONDS):
+                    break
+                self.wfile.write(payload[index : index + 1])
+                self.wfile.flush()
         except OSError:
             self.close_connection = True
 
 
 _STATUSES = {status.value for status in HTTPStatus}
+#: What a proxy in front of the API answers for a route it does not know (`404html`).
+FOREIGN_404_BODY = (
+    b"<html><head><title>404 Not Found</title></head>"
+    b"<body><h1>404 Not Found</h1><hr>nginx</body></html>"
+)
+#: What an Envoy-style proxy answers after an upstream reset (`503after`).
+PROXY_503_BODY = (
+    b"upstream connect error or disconnect/reset before headers. "
+    b"reset reason: connection termination"
+)
 
 
 class Emulator:
@@ -288,6 +317,11 @@ class Emulator:
         self.feed_path = Path(feed) if feed is not None else None
         self.feed_page_size = feed_page_size
         self._feed: Feed | None = None
+        # The feed's last two answers, for the `repeat` fault.
+        self._last_feed_page: Response | None = None
+        self._page_before: Response | None = None
+        #: Set while the emulator stops: a trickling answer ends at once.
+        self.stopping = threading.Event()
         #: Behave as an older Container API that serves `full` and does not know `input`.
         self.old_api = old_api
         #: Answer 413 to any request body larger than this (None: no limit).
@@ -312,6 +346,7 @@ class Emulator:
             self._feed = Feed.load(self.feed_path, self.feed_page_size)
         self._state = RunState(self.data_dir, self.out_dir, echo=self._echo)
         self.fault_plan = FaultPlan(self._fault_list)
+        self.stopping.clear()
         self._server = _Server((self.host, self.port), self)
         self.port = self._server.server_port
         self._thread = threading.Thread(
@@ -327,6 +362,7 @@ class Emulator:
         """Stop serving, drop open keep-alive connections, and flush every output file."""
         if self._server is None:
             return
+        self.stopping.set()
         # shutdown() waits for the serve loop to notice; a throwaway connection wakes it at once
         # instead of after a poll interval, which adds up over hundreds of test emulators.
         stopper = threading.Thread(target=self._server.shutdown)
@@ -408,4 +444,29 @@ class Emulator:
         answer = answer_feed(self._feed, request.method, request.path, request.query)
         if answer.status == 200:
             self.state.record_feed_page(answer.products)
-        return Response(answer.status, answer.body)
+        response = Response(answer.status, answer.body)
+        previous, self._last_feed_page = self._last_feed_page, response
+        self._page_before = previous
+        return response
+
+    def misbehave(self, action: str, request: Request, response: Response) -> Response:
+        """The answer of a request handled normally, spoiled by a fault of AFTER_ACTIONS."""
+        if action == "503after":
+            return Response(503, PROXY_503_BODY)
+        if response.status != 200 or not response.body:
+            return response
+        payload = json.loads(response.body)
+        if action == "stuck":
+            rows = payload.get("data") or []
+            input_type = request.path.strip("/").split("/")[1]
+            self.state.step_back(input_type, len(rows))
+            return response
+        if action == "drift" and isinstance(payload.get("data"), dict):
+            payload["data"]["count"] = max(0, int(payload["data"].get("count", 0)) - 1)
+        elif action == "repeat" and self._page_before is not None and self._page_before.body:
+            payload["products"] = json.loads(self._page_before.body).get("products")
+        elif action == "poison":
+            rows = payload.get("data") if "data" in payload else payload.get("products")
+            if isinstance(rows, list) and rows and isinstance(rows[0], dict):
+                rows[0]["price"] = float("nan")
+        return Response(response.status, json.dumps(payload).encode(), response.headers)

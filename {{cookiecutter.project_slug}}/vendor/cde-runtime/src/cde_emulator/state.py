@@ -152,6 +152,12 @@ class RunState:
             self.rows_served[INPUT_ALIASES.get(input_type, input_type)] += len(rows)
             return rows
 
+    def step_back(self, input_type: str, rows: int) -> None:
+        """Move the cursor back `rows` rows: the next read answers them again (a stuck cursor)."""
+        with self._lock:
+            cursor = self._cursor(input_type)
+            cursor.position = max(0, cursor.position - rows)
+
     def restart(self, input_type: str) -> None:
         with self._lock:
             self._cursor(input_type).position = 0

@@ -17,11 +17,13 @@ from cde_runtime.container_api import (
 from cde_runtime.environment import is_local_run
 from cde_runtime.errors import RunFailed
 from cde_runtime.fetching import get_with_retries
+from cde_runtime.invariants import new_pages
 from cde_runtime.logs import SUCCESS, Progress
 from cde_runtime.mode import Mode
 from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
 from cde_runtime.prefetch import read_ahead
 from cde_runtime.sending import InFlightLimit, send_in_order
+from cde_runtime.transport import DeadlineTransport, feed_transport
 
 __all__ = [
     "SUCCESS",
@@ -30,6 +32,7 @@ __all__ = [
     "ConnectorSettings",
     "ContainerApi",
     "ContainerApiError",
+    "DeadlineTransport",
     "ExecutionMode",
     "ExportReport",
     "InFlightLimit",
@@ -42,8 +45,10 @@ __all__ = [
     "RowReader",
     "RunFailed",
     "chunked",
+    "feed_transport",
     "get_with_retries",
     "is_local_run",
+    "new_pages",
     "option",
     "read_ahead",
     "send_in_order",

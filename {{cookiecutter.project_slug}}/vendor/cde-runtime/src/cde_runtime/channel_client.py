@@ -31,22 +31,33 @@ from dataclasses import dataclass
 from itertools import islice
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import tenacity
 
 from cde_runtime.container_api import ContainerApi, OutputWriter
 from cde_runtime.container_api.errors import parse_retry_after
+from cde_runtime.environment import current
 from cde_runtime.errors import RunFailed
+from cde_runtime.invariants import (
+    FirstOfEachId,
+    UnencodableData,
+    describe_unencodable,
+    rows_in,
+)
 from cde_runtime.redaction import redact
 from cde_runtime.sending import InFlightLimit, send_in_order
 from cde_runtime.tls import tls_context
+from cde_runtime.transport import DeadlineTransport
 
 log = logging.getLogger(__name__)
 
 #: The run fails when more than this share of the products sent is rejected (0.05 = 5 %).
 MAX_REJECTED_SHARE = 0.05
-#: Seconds to wait for the channel: connecting, and each answer.
+#: Seconds to wait for the channel: connecting, and each socket operation. The whole request
+#: (connecting, sending, the full answer) has its own deadline on top, CDE_CHANNEL_TIMEOUT
+#: (default 60 s): a channel trickling its answer cannot hold the export longer.
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 #: Tries per channel call; only failures that prove nothing was processed are retried.
 MAX_ATTEMPTS = 3
@@ -62,6 +73,19 @@ B = TypeVar("B")
 
 class ChannelError(RunFailed):
     """The channel could not be reached or refused a whole request: the export stops here."""
+
+
+def check_url(url: str) -> None:
+    """ChannelError (one line) for a URL no request could use (`http://[::1/c`, a port that is
+    not a number), instead of a traceback from deep inside httpx."""
+    try:
+        urlsplit(url).port  # noqa: B018 - raises ValueError for a malformed host or port
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        raise ChannelError(
+            f"The channel URL {redact(url)!r} is malformed: set a URL such as "
+            "https://api.example.com/v1."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -86,7 +110,9 @@ class ChannelClient:
         concurrency: int = 1,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
     ) -> None:
+        check_url(url)
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -98,13 +124,18 @@ class ChannelClient:
         self._sleep = sleep
         # One pooled connection per request in flight, kept alive between requests.
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        environment = current()
         self._http = httpx.Client(
             base_url=self.url,
             headers=headers,
             timeout=TIMEOUT,
-            limits=limits,
-            transport=transport,
-            verify=tls_context(),
+            transport=transport
+            or DeadlineTransport(
+                environment.channel_timeout if deadline is None else deadline,
+                verify=tls_context(),
+                limits=limits,
+                max_answer_bytes=environment.max_answer_bytes,
+            ),
         )
 
     def close(self) -> None:
@@ -131,8 +162,12 @@ class ChannelClient:
         return send_in_order(batches, send, self.in_flight)
 
     def post_json(self, path: str, body: dict[str, Any]) -> Any:
-        """POST `body` as JSON and return the decoded answer; ChannelError when that fails."""
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        """POST `body` as JSON and return the decoded answer; ChannelError when that fails.
+
+        A value JSON cannot carry (NaN, Infinity, a lone surrogate) fails the run with a line
+        naming the product and column (UnencodableData): never invalid JSON on the wire.
+        """
+        content = encode_json(body, "the channel")
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_attempts),
             wait=_RetryAfterOr(tenacity.wait_exponential(multiplier=self.backoff, max=30)),
@@ -203,6 +238,22 @@ class _RetryAfterOr:
         return self.backoff(state)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_json(body: Any, peer: str) -> bytes:
+    """`body` as compact UTF-8 JSON for `peer`; UnencodableData naming the product and column
+    holding what JSON cannot carry (the policy of docs/runtime.md, the same for every peer)."""
+    try:
+        return _ENCODER.encode(body).encode()
+    except (ValueError, UnicodeEncodeError, TypeError) as error:
+        where = describe_unencodable(rows_in(body))
+        raise UnencodableData(
+            f"Cannot send {where or 'a value'} to {peer}: JSON cannot carry it. Clean the value "
+            "in the mapping (or drop the product) and run again."
+        ) from error
+
+
 def retry_after(response: httpx.Response, cap: float = MAX_RETRY_AFTER) -> float | None:
     """Seconds the `Retry-After` header asks for (delay or HTTP date), capped; None if absent."""
     seconds = parse_retry_after(response.headers.get("Retry-After"))
@@ -246,6 +297,8 @@ class ExportReport:
         self.skipped = 0
         self.successes = successes
         self.examples: list[Result] = []  # the first few rejections, quoted in the summary
+        #: The repeated-id rule (docs/runtime.md): each id once per input, repeats counted.
+        self.unique = FirstOfEachId()
         self._feedback: OutputWriter | None = api.writer("feedback") if feedback_file else None
 
     def record(self, results: Iterable[Result]) -> None:
@@ -266,6 +319,12 @@ class ExportReport:
         if self._feedback is not None and rows:
             self._feedback.write_many(rows)
 
+    def first_of_each_id(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The rows of one input with each `id` once: a later row with an id already seen in
+        this input is not sent (the channel would take one and reject or overwrite the other,
+        and feedback would no longer be one row per product); it is counted in the summary."""
+        return self.unique(rows)
+
     def skip(self, count: int) -> None:
         """Count products not sent on purpose (e.g. unchanged since the last export)."""
         self.skipped += count
@@ -279,10 +338,19 @@ class ExportReport:
         text = f"{self.accepted} accepted, {self.rejected} rejected"
         if self.skipped:
             text += f", {self.skipped} skipped as unchanged"
+        if self.unique.repeated:
+            text += f", {self.unique.repeated} skipped as repeated ids"
         return text
 
     def check(self) -> None:
         """Apply the failure policy: raise RunFailed when too many products were rejected."""
+        if self.unique.repeated:
+            log.warning(
+                "Skipped %d rows whose id was already sent in the same input (e.g. %s): each "
+                "product goes to the channel once, with one feedback row.",
+                self.unique.repeated,
+                ", ".join(self.unique.examples),
+            )
         if not self.rejected:
             return
         share = self.rejected / self.sent

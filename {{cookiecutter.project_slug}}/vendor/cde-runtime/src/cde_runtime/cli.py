@@ -24,23 +24,24 @@ import argparse
 import codecs
 import io
 import logging
+import re
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from pydantic import ValidationError
 
-from cde_runtime import redaction
+from cde_runtime import redaction, watch
 from cde_runtime.container_api import ContainerApi, ContainerApiError, ContainerApiUnavailable
 from cde_runtime.environment import RuntimeEnvironment, RuntimeEnvironmentError, load_environment
 from cde_runtime.errors import RunFailed
-from cde_runtime.logs import LOG_LEVELS, forward_logs
+from cde_runtime.logs import LOG_LEVELS, cut, flush_logs, forward_logs
 from cde_runtime.mode import Mode
 from cde_runtime.options import ConnectorSettings, Option
 
@@ -59,13 +60,19 @@ def main(modes: Modes, argv: Sequence[str] | None = None) -> int:
     escape_what_the_streams_cannot_encode()
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(modes)
+    # Nothing argparse prints may show a value: the secrets are not known yet (the settings
+    # load later), so every argument that is not a mode or an option name is masked.
+    usage = io.StringIO()
     try:
-        parsed, unknown = parser.parse_known_args(arguments)
-        # Only a mode that reads its options as arguments may meet one it does not know.
-        if unknown and not (parsed.command in modes and takes_arguments(modes[parsed.command])):
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        with redirect_stderr(usage):
+            parsed, unknown = parser.parse_known_args(arguments)
+            # Only a mode that reads its options as arguments may meet one it does not know.
+            if unknown and not (parsed.command in modes and takes_arguments(modes[parsed.command])):
+                parser.error(f"unrecognized arguments: {', '.join(option_names(unknown))}")
     except SystemExit as stop:  # argparse's own exits: --help is 0, usage errors are 2
+        sys.stderr.write(mask_arguments(usage.getvalue(), arguments, modes))
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    sys.stderr.write(mask_arguments(usage.getvalue(), arguments, modes))
     if parsed.command == "describe":
         return describe(modes, parsed.write)
     mode = modes[parsed.command]
@@ -99,8 +106,47 @@ def takes_arguments(mode: Mode[Any]) -> bool:
 
 
 def option_names(unknown: Sequence[str]) -> list[str]:
-    """The option names among arguments argparse did not know (values are never repeated)."""
-    return [item.split("=", 1)[0] for item in unknown if item.startswith("--")]
+    """The option names among arguments argparse did not know (values are never repeated).
+
+    A `--...` argument right after an undeclared `--NAME` without `=` may be that option's
+    value (a value starting with `-` should use `--NAME=value`, but may not): it is counted,
+    never shown.
+    """
+    names: list[str] = []
+    hidden = 0
+    after_bare_name = False
+    for item in unknown:
+        if not item.startswith("--"):
+            after_bare_name = False
+            continue
+        name, equals, _ = item.partition("=")
+        if after_bare_name and not equals:
+            hidden += 1
+            after_bare_name = False
+            continue
+        names.append(name)
+        after_bare_name = not equals
+    if hidden:
+        names.append(f"{hidden} more (not shown: {'it' if hidden == 1 else 'each'} may be a value)")
+    return names
+
+
+def mask_arguments(text: str, arguments: Sequence[str], modes: Modes) -> str:
+    """`text` with every argument that may be a value masked: everything but mode names and
+    `--names` (the part after `=` included). For what argparse prints before the run starts."""
+    keep = {*modes, "describe"}
+    values = set()
+    for item in arguments:
+        if item.startswith("-"):
+            value = item.partition("=")[2]
+            if value:
+                values.add(value)
+        elif item not in keep:
+            values.add(item)
+    for value in sorted(values, key=len, reverse=True):
+        # Whole tokens only: a value `1` must not mask every digit of the usage text.
+        text = re.sub(rf"(?<![\w-]){re.escape(value)}(?![\w-])", redaction.MASK, text)
+    return redaction.redact(text)
 
 
 def build_parser(modes: Modes) -> argparse.ArgumentParser:
@@ -180,7 +226,10 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
             return fail_before_run(message, environment)
         redaction.register(settings.secret_values())
         level = LOG_LEVELS[environment.log_level]
-        with connect(environment) as api, forward_logs(api, level=level):
+        with (
+            connect(environment) as api,
+            forward_logs(api, level=level, timeout=environment.log_timeout),
+        ):
             if ignored:
                 log.warning(
                     "Ignoring %s not declared by this code: %s. Update the code, or remove "
@@ -189,7 +238,7 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
                     ", ".join(ignored),
                 )
             try:
-                with stops_as_interrupts():
+                with stops_as_interrupts(), watch.watching():
                     mode.run(settings, api)
             except Stopped as stop:
                 fail(f"stopped by {stop.signal_name} before the run finished")
@@ -203,6 +252,7 @@ def run(mode: Mode[Any], arguments: Sequence[str], ignored: Sequence[str] = ()) 
             except Exception as error:  # the last line of defence: traceback, then one line
                 # The portal shows stderr: the traceback is what makes a bug in the handler
                 # debuggable there. It passes the same redaction as every other line.
+                flush_logs()
                 print(traceback.format_exc().rstrip(), file=sys.stderr, flush=True)
                 return fail(f"unexpected {type(error).__name__}: {error}")
     return EXIT_OK
@@ -251,6 +301,7 @@ def connect(environment: RuntimeEnvironment, max_attempts: int | None = None) ->
         read_timeout=environment.read_timeout,
         backoff=environment.backoff,
         max_write_bytes=environment.max_write_bytes,
+        write_retry=environment.write_retry,
     )
 
 
@@ -264,9 +315,15 @@ def local_hint(environment: RuntimeEnvironment) -> str:
     )
 
 
+#: Characters of the one-line summary of a failed run; a longer one (a server's 4 MB error
+#: page quoted in an error) is cut, with a marker saying how many characters were left out.
+MAX_SUMMARY = 2000
+
+
 def fail(message: str) -> int:
     """End the run as failed: one line on stderr (what the portal shows) and an error log."""
-    line = redaction.redact(" ".join(f"Run failed: {message}".split()))
+    line = cut(redaction.redact(" ".join(f"Run failed: {message}".split())), MAX_SUMMARY)
+    flush_logs()  # earlier log lines that fell back to stderr come before this one
     print(line, file=sys.stderr, flush=True)
     log.error(line, extra={"on_stderr": True})
     return EXIT_FAILED

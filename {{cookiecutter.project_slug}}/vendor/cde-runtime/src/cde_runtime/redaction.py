@@ -24,7 +24,7 @@ import io
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus
@@ -45,19 +45,41 @@ MASK = "*****"
 # Query parameter names that carry credentials: the name ends with one of these words
 # (`api_key`, `X-Amz-Signature`, `access_token`, `client_secret`, ...).
 _CREDENTIAL_WORDS = r"key|token|password|passwd|pwd|pass|secret|signature|sig|auth|credential"
+# Every repeat below is bounded or possessive (it never gives back what it took), so masking is
+# linear in the size of its input whatever that input is: with unbounded backtracking repeats, a
+# few dozen KB of URL-encoded text took seconds (tests/runtime/test_masking_growth.py).
+#: Longest URL scheme (`https`, `s3`, `git+ssh`) and parameter-name prefix (`x_api_` before
+#: `key=`) the patterns look back over.
+MAX_SCHEME = 32
+MAX_NAME_PREFIX = 64
+
+
+def _upto(count: int) -> str:
+    """The regex repeat "0 to `count` times" (spelled without doubled braces, which the
+    template renderer would read as its own)."""
+    return "{0," + str(count) + "}"
+
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # user-info of a URL: everything between `scheme://` and `@`, user name included (a
     # token is often passed as the user name alone).
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s'\"<>]+@"), rf"\g<1>{MASK}@"),
+    (
+        re.compile(r"(?i)\b([a-z][a-z0-9+.-]" + _upto(MAX_SCHEME - 1) + r"://)[^/?#@\s'\"<>]++@"),
+        rf"\g<1>{MASK}@",
+    ),
     # credential-like query parameters, raw or URL-encoded once (`%3Ftoken%3D...`).
     (
         re.compile(
-            rf"(?i)((?:[?&;]|%3F|%26)[\w.%-]*?(?:{_CREDENTIAL_WORDS})(?:=|%3D))[^&#\s'\"<>]+"
+            r"(?i)((?:[?&;]|%3F|%26)[\w.%-]" + _upto(MAX_NAME_PREFIX) + rf"?(?:{_CREDENTIAL_WORDS})"
+            rf"(?:=|%3D))[^&#\s'\"<>]++"
         ),
         rf"\g<1>{MASK}",
     ),
     # Authorization header values.
-    (re.compile(r"(?i)\b(Basic|Bearer|Token|Digest)(\s+)[A-Za-z0-9._~+/=-]{6,}"), rf"\1\2{MASK}"),
+    (
+        re.compile(r"(?i)\b(Basic|Bearer|Token|Digest)(\s++)[A-Za-z0-9._~+/=-]{6,}+"),
+        rf"\1\2{MASK}",
+    ),
 )
 
 # Base64 fragments shorter than this are too likely to occur by chance to be masked.
@@ -192,13 +214,20 @@ class RedactingStream(io.TextIOBase):
     """A text stream that masks secrets, line by line, before they reach `target`.
 
     Whole lines are masked at once so a secret written in two pieces is still found; a partial
-    line goes out on flush().
+    line goes out on flush(). A carriage return ends a line as a newline does (progress output
+    rewrites one line with `\r`), and a partial line longer than MAX_PENDING characters goes
+    out masked as it is, so each character is masked once, however it is written.
     """
 
-    def __init__(self, target: TextIO) -> None:
+    #: Characters of an unterminated line kept back before they are masked and written anyway.
+    MAX_PENDING = 1 << 20
+
+    def __init__(self, target: TextIO, mask: Callable[[str], str] | None = None) -> None:
         super().__init__()
         self.target = target
-        self._pending = ""
+        self._mask = mask
+        self._pending: list[str] = []
+        self._pending_size = 0
         self._lock = threading.Lock()
 
     @property
@@ -221,18 +250,30 @@ class RedactingStream(io.TextIOBase):
 
     def write(self, text: str) -> int:
         with self._lock:
-            self._pending += text
-            if "\n" in self._pending:
-                complete, _, self._pending = self._pending.rpartition("\n")
-                self.target.write(redact(complete + "\n"))
+            end = max(text.rfind("\n"), text.rfind("\r"))
+            if end < 0:
+                self._pending.append(text)
+                self._pending_size += len(text)
+                if self._pending_size > self.MAX_PENDING:
+                    self._write_pending()
+                return len(text)
+            self._pending.append(text[: end + 1])
+            self._write_pending()
+            if end + 1 < len(text):
+                self._pending.append(text[end + 1 :])
+                self._pending_size = len(text) - end - 1
         return len(text)
 
     def flush(self) -> None:
         with self._lock:
-            if self._pending:
-                self.target.write(redact(self._pending))
-                self._pending = ""
+            self._write_pending()
         self.target.flush()
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending, self._pending_size = [], 0
+            self.target.write((self._mask or redact)(text))
 
 
 @contextmanager

@@ -12,7 +12,8 @@ thread-safe and pools connections) and keeps every guarantee of the sequential l
   one), never by the input size: the next batch is read only when there is room for it.
 - A whole-request failure stops new sends at once; the requests already in flight finish and
   their results are still handed back (they were delivered), then the failure that stopped the
-  sends is raised.
+  sends is raised. Inside a run the failure is also reported to cde_runtime.watch, so the main
+  thread raises it within moments even while it waits for the next input batch.
 - `InFlightLimit` is adaptive: the channel client calls `push_back()` when the channel answers
   429/503 and `relax()` after each success, so fewer requests are in flight while the channel
   pushes back (halved each time, down to one) and the window grows back by one per window of
@@ -30,7 +31,9 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from cde_runtime import watch
 
 B = TypeVar("B")
 R = TypeVar("R")
@@ -96,7 +99,9 @@ def send_in_order(
             failure = failure or _first_failure(window)
             if failure is not None:
                 break
-            window.append(executor.submit(send, batch))
+            future = executor.submit(send, batch)
+            future.add_done_callback(_report_failure)
+            window.append(future)
             del batch  # the worker holds the only reference: freed once it is sent
         while window:
             error = yield from _settle(window)
@@ -117,8 +122,11 @@ def _settle(window: deque[Future[R]]) -> Generator[R, None, BaseException | None
     # Only the unfinished ones: a finished request behind an unfinished head must not make
     # this return at once, again and again (a busy loop) while the head is still in flight.
     pending = [future for future in window if not future.done()]
-    if pending:
-        wait(pending, return_when=FIRST_COMPLETED)
+    while pending:
+        done, _ = wait(pending, timeout=watch.POLL, return_when=FIRST_COMPLETED)
+        if done:
+            break
+        watch.check()  # another part of the run failed (the feedback writer): stop waiting
     failure: BaseException | None = None
     while window and window[0].done():
         error = window[0].exception()
@@ -128,6 +136,13 @@ def _settle(window: deque[Future[R]]) -> Generator[R, None, BaseException | None
             window.popleft()
             failure = failure or error
     return failure or _first_failure(window)
+
+
+def _report_failure(future: Future[Any]) -> None:
+    """A request failed: the run's main thread raises it wherever it waits (cde_runtime.watch),
+    not only once it comes back to this window."""
+    if not future.cancelled() and future.exception() is not None:
+        watch.report(future.exception())  # type: ignore[arg-type]
 
 
 def _first_failure(window: deque[Future[R]]) -> BaseException | None:

@@ -15,7 +15,13 @@ from .client import (
     ContainerApi,
     Process,
 )
-from .errors import ContainerApiError, ContainerApiUnavailable, IncompleteInput, InputNotProvided
+from .errors import (
+    ContainerApiError,
+    ContainerApiUnavailable,
+    IncompleteInput,
+    InputNotProvided,
+    StuckInput,
+)
 from .streams import OutputWriter, RowReader
 
 __all__ = [
@@ -34,4 +40,5 @@ __all__ = [
     "OutputWriter",
     "Process",
     "RowReader",
+    "StuckInput",
 ]

@@ -12,11 +12,19 @@ a batch, a repeated write duplicates rows. Hence two policies:
 
 * cursor-moving reads and every POST (write, log, storage, close, process log) and bucket delete
   retry only when the request certainly was not processed: connection refused, connect timeout,
-  pool timeout, and the statuses 429 and 503. A 502/504, a read timeout or a dropped connection
+  pool timeout, 429, and a 503 as `write_retry` says (CONTAINER_API_WRITE_RETRY): by default
+  ("platform-503") only a 503 the Container API answered itself (a JSON error body), since a
+  proxy in front of it answers 503 also after the request reached it (an upstream reset), and
+  sending a write again then stores it twice; "any-503" retries every 503 (a duplicated batch
+  rather than a failed run), "no-503" none. A 502/504, a read timeout or a dropped connection
   raise at once.
 * side-effect-free or idempotent calls (ping, count, restart, process, pending_processes,
   csa_classifications, bucket upload/download of the same file) also retry on 502/504 and on
   read errors.
+
+Deadlines: every request has one deadline for all of it (connecting, sending, the full answer:
+`read_timeout`, CONTAINER_API_READ_TIMEOUT), so a peer trickling its answer a byte at a time
+cannot hold a call open longer (cde_runtime/transport.py); a log line has its own short one.
 
 Retries use tenacity: at most `max_attempts` tries, exponential backoff from `backoff` seconds
 with jitter, capped at 10 s, each retry logged at WARNING on "cde_runtime.container_api" (never
@@ -64,12 +72,16 @@ from tenacity import (
     wait_random,
 )
 
+from ..invariants import UnencodableData, describe_unencodable, rows_in
+from ..transport import DEADLINE_EXTENSION, DeadlineTransport, check_deadline_seconds
 from .errors import (
     ContainerApiError,
     ContainerApiUnavailable,
     IncompleteInput,
     InputNotProvided,
+    StuckInput,
     error_from_response,
+    is_platform_not_provided,
 )
 from .streams import OutputWriter, RowReader
 
@@ -116,7 +128,10 @@ _JSON_HEADERS: Final = {"Content-Type": "application/json"}
 
 # Failures that prove the request never reached the application.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_RETRY_STATUSES_UNSAFE = frozenset({429, 503})
+_RETRY_STATUSES_UNSAFE = frozenset({429})
+#: CONTAINER_API_WRITE_RETRY: which 503 answers a request that may have side effects is sent
+#: again after (see the module docstring).
+WRITE_RETRY: Final = ("platform-503", "any-503", "no-503")
 _RETRY_STATUSES_SAFE = frozenset({429, 502, 503, 504})
 # Transport failures worth retrying for side-effect-free calls.
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -198,6 +213,7 @@ class ContainerApi:
         max_attempts: int = 5,
         backoff: float = 0.5,
         max_write_bytes: int = MAX_WRITE_BYTES,
+        write_retry: str = "platform-503",
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -205,6 +221,11 @@ class ContainerApi:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         if max_write_bytes < 1:
             raise ValueError(f"max_write_bytes must be at least 1, got {max_write_bytes}")
+        if write_retry not in WRITE_RETRY:
+            raise ValueError(
+                f"write_retry must be one of {', '.join(WRITE_RETRY)}: {write_retry!r}"
+            )
+        read_timeout = check_deadline_seconds(read_timeout, "read_timeout")
         if base_url is None:
             base_url = os.environ.get("CONTAINER_API_URL") or DEFAULT_BASE_URL
         self._base_url = base_url.rstrip("/")
@@ -222,12 +243,13 @@ class ContainerApi:
             base_url=self._base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
-            transport=transport,
+            transport=transport or DeadlineTransport(read_timeout, verify=_verify(self._base_url)),
             trust_env=False,
-            verify=_verify(self._base_url),
         )
         self._retry_safe = self._retrying(max_attempts, backoff, _is_retryable_safe)
-        self._retry_unsafe = self._retrying(max_attempts, backoff, _is_retryable_unsafe)
+        self._retry_unsafe = self._retrying(
+            max_attempts, backoff, partial(_is_retryable_unsafe, write_retry)
+        )
 
     @property
     def base_url(self) -> str:
@@ -309,9 +331,14 @@ class ContainerApi:
         )
         if not data:
             return []
-        if isinstance(data, list):
-            return data
-        raise self._malformed("GET", path, "`data` is not a list")
+        if not isinstance(data, list):
+            raise self._malformed("GET", path, "`data` is not a list")
+        for index, row in enumerate(data):
+            if not isinstance(row, dict):
+                raise self._malformed(
+                    "GET", path, f"row {index + 1} of the batch is {_json_kind(row)}, not an object"
+                )
+        return data
 
     def read(
         self,
@@ -339,6 +366,7 @@ class ContainerApi:
             show_hidden=show_hidden,
             classification_id=classification_id,
         )
+        fetch = _ProgressCheck(type, fetch)
         if check_count and classification_id is None:
             fetch = _CountedFetch(self, type, fetch)
         return RowReader(fetch, read_ahead=read_ahead)
@@ -422,8 +450,15 @@ class ContainerApi:
 
     # -- logs ----------------------------------------------------------------------------------
 
-    def log(self, level: str, message: str, context: Mapping[str, Any] | None = None) -> None:
-        """Write a log line visible in the Dev Portal (§3.8)."""
+    def log(
+        self,
+        level: str,
+        message: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Write a log line visible in the Dev Portal (§3.8); `timeout` bounds the request."""
         if level not in LOG_LEVELS:
             raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
         if not message or not message.strip():
@@ -431,7 +466,9 @@ class ContainerApi:
         body: dict[str, Any] = {"message": message}
         if context is not None:
             body["context"] = dict(context)
-        self._call("POST", f"/logs/{level}", ok=frozenset({201}), safe=False, body=body)
+        self._call(
+            "POST", f"/logs/{level}", ok=frozenset({201}), safe=False, body=body, deadline=timeout
+        )
 
     # -- storage and processes -----------------------------------------------------------------
 
@@ -541,13 +578,19 @@ class ContainerApi:
         body: Any = None,
         content: bytes | None = None,
         not_found: type[ContainerApiError] = ContainerApiError,
+        deadline: float | None = None,
     ) -> dict[str, Any] | None:
-        """One logical call: encode, send with the retry policy, check status, decode JSON."""
+        """One logical call: encode, send with the retry policy, check status, decode JSON.
+
+        `deadline` (seconds) replaces the client's whole-request deadline for this call.
+        """
         if body is not None:
             content = _encode(body)
         retrying = self._retry_safe if safe else self._retry_unsafe
         try:
-            response = retrying(self._attempt, method, path, params, content, ok, not_found)
+            response = retrying(
+                self._attempt, method, path, params, content, ok, not_found, deadline
+            )
         except httpx.TransportError as error:
             raise self._unavailable(method, path, error, retrying, safe) from error
         return self._decode(method, path, response)
@@ -560,6 +603,7 @@ class ContainerApi:
         content: bytes | None,
         ok: frozenset[int],
         not_found: type[ContainerApiError],
+        deadline: float | None = None,
     ) -> httpx.Response:
         # method and path come first: the retry logger reads them from the call arguments.
         response = self._http.request(
@@ -568,6 +612,7 @@ class ContainerApi:
             params=params,
             content=content,
             headers=_JSON_HEADERS if content is not None else None,
+            **_deadline_options(deadline),
         )
         # httpx 0.28 links a response and its stream both ways, so each ~0.5 MB batch would wait
         # for the cyclic garbage collector: memory would grow with the run. The body is read
@@ -582,7 +627,13 @@ class ContainerApi:
             response.content,
             method=method,
             path=path,
-            error_class=not_found if status == 404 else ContainerApiError,
+            # "Not provided" only when the platform itself says so: a proxy's or router's 404
+            # (an HTML page, "No route found") must fail the run, not skip a stream.
+            error_class=(
+                not_found
+                if status == 404 and is_platform_not_provided(response.content)
+                else ContainerApiError
+            ),
             retry_after=response.headers.get("Retry-After"),
         )
 
@@ -708,11 +759,25 @@ class ContainerApi:
 # -- retry predicates ------------------------------------------------------------------------
 
 
-def _is_retryable_unsafe(error: BaseException) -> bool:
-    """Retry only what certainly was not processed by the server."""
+def _is_retryable_unsafe(write_retry: str, error: BaseException) -> bool:
+    """Retry only what certainly was not processed by the server (503: as `write_retry` says)."""
     if isinstance(error, ContainerApiError):
+        if error.status == 503:
+            if write_retry == "platform-503":
+                return error.from_platform
+            return write_retry == "any-503"
         return error.status in _RETRY_STATUSES_UNSAFE
     return isinstance(error, _NOT_SENT)
+
+
+def _deadline_options(deadline: float | None) -> dict[str, Any]:
+    """httpx request options giving one call its own whole-request deadline."""
+    if deadline is None:
+        return {}
+    return {
+        "timeout": httpx.Timeout(deadline),
+        "extensions": {DEADLINE_EXTENSION: deadline},
+    }
 
 
 def _is_retryable_safe(error: BaseException) -> bool:
@@ -738,7 +803,30 @@ _ENCODER = json.JSONEncoder(
 
 
 def _encode(body: Any) -> bytes:
-    return _ENCODER.encode(body).encode()
+    """The body as compact UTF-8 JSON; UnencodableData naming the product and column that JSON
+    cannot carry (NaN, Infinity, a lone surrogate), never a bare ValueError."""
+    try:
+        return _ENCODER.encode(body).encode()
+    except (ValueError, UnicodeEncodeError, TypeError) as error:
+        where = describe_unencodable(rows_in(body))
+        raise UnencodableData(
+            f"Cannot send {where or 'a value'} to the Container API: JSON cannot carry it. "
+            "Clean the value in the handler (or drop the product) and run again."
+        ) from error
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _byte_bounded(encoded: list[bytes], limit: int) -> list[list[bytes]]:
@@ -772,7 +860,12 @@ def _read_params(
 
 
 class _CountedFetch:
-    """A fetch() that checks, when the stream ends, that it delivered `count(type)` rows."""
+    """A fetch() that holds the stream to the platform's count of it, as rows arrive.
+
+    The count is asked before the first read. A batch that would take the stream past it is
+    refused before any of its rows reaches the caller (an endless stream or a drifting count
+    never writes or sends an extra row), and an end short of it is refused as well.
+    """
 
     def __init__(self, api: ContainerApi, type: str, fetch: Callable[[], list[Any]]) -> None:
         self.api = api
@@ -796,6 +889,15 @@ class _CountedFetch:
                 method=error.method,
                 path=error.path,
             ) from error
+        if self.delivered + len(batch) > self.expected:
+            raise IncompleteInput(
+                f"the {self.type} stream sent more rows than the platform counts: "
+                f"{self.delivered + len(batch)} so far, {self.expected} counted "
+                f"(GET /items/{self.type}/count); failing the run before any extra row is "
+                "written or sent",
+                method="GET",
+                path=f"/input/{self.type}/next_batch",
+            )
         self.delivered += len(batch)
         if not batch and self.delivered != self.expected:
             raise IncompleteInput(
@@ -805,6 +907,35 @@ class _CountedFetch:
                 method="GET",
                 path=f"/input/{self.type}/next_batch",
             )
+        return batch
+
+
+class _ProgressCheck:
+    """A fetch() that fails when the cursor does not move: the same rows again, batch after batch.
+
+    Two consecutive batches of more than one row that are equal row for row can only come from
+    a cursor that did not advance (a stream of real products never repeats a whole batch in
+    place); left alone, such a stream would run until the disk or the channel gives out.
+    """
+
+    def __init__(self, type: str, fetch: Callable[[], list[Any]]) -> None:
+        self.type = type
+        self.fetch = fetch
+        self.previous: list[Any] | None = None
+        self.batches = 0
+
+    def __call__(self) -> list[Any]:
+        batch = self.fetch()
+        self.batches += 1
+        if len(batch) > 1 and batch == self.previous:
+            raise StuckInput(
+                f"the {self.type} stream answered batch {self.batches} with exactly the rows of "
+                f"batch {self.batches - 1}: its cursor does not move; failing the run instead "
+                "of reading the same rows forever",
+                method="GET",
+                path=f"/input/{self.type}/next_batch",
+            )
+        self.previous = batch
         return batch
 
 

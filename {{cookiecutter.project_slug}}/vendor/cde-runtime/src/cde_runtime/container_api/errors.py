@@ -19,6 +19,7 @@ __all__ = [
     "ContainerApiUnavailable",
     "IncompleteInput",
     "InputNotProvided",
+    "StuckInput",
     "error_from_response",
     "normalize_errors",
     "parse_retry_after",
@@ -39,6 +40,7 @@ class ContainerApiError(Exception):
         method: str = "",
         path: str = "",
         retry_after: float | None = None,
+        from_platform: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -48,6 +50,8 @@ class ContainerApiError(Exception):
         self.path = path
         #: Seconds the server asked us to wait before trying again (`Retry-After`), if any.
         self.retry_after = retry_after
+        #: Whether the answer carried the Container API's own JSON error body (not a proxy page).
+        self.from_platform = from_platform
 
     def __str__(self) -> str:
         where = f"Container API {self.method} {self.path}".rstrip()
@@ -76,6 +80,25 @@ class IncompleteInput(ContainerApiError):  # noqa: N818 - reads as what happened
     A run that went on would write or export a partial set: a data service would wipe the
     products it did not write back. So the run fails instead, naming both counts.
     """
+
+
+class StuckInput(IncompleteInput):
+    """An input stream answered the same rows again: its cursor does not move."""
+
+
+#: What the platform answers for an input the run does not provide (404, docs/container-api.md).
+NOT_PROVIDED_MESSAGE = "Requested file not provided."
+
+
+def is_platform_not_provided(content: bytes) -> bool:
+    """Whether a 404 body is the platform's own "not provided" answer (a JSON object whose
+    `message` says so), not a proxy's page or a router's "No route found"."""
+    try:
+        payload = json.loads(content) if content else None
+    except ValueError:
+        return False
+    message = payload.get("message") if isinstance(payload, Mapping) else None
+    return isinstance(message, str) and "not provided" in message.lower()
 
 
 class ContainerApiUnavailable(ContainerApiError):  # noqa: N818 - public name, a state
@@ -123,6 +146,7 @@ def error_from_response(
         method=method,
         path=path,
         retry_after=parse_retry_after(retry_after),
+        from_platform=isinstance(payload, Mapping) and "message" in payload,
     )
 
 

@@ -20,6 +20,8 @@ from itertools import islice
 from types import TracebackType
 from typing import Any, Self
 
+from .. import watch
+
 __all__ = ["OutputWriter", "RowReader"]
 
 Row = dict[str, Any]
@@ -76,7 +78,7 @@ def _batches(fetch: Callable[[], Batch], read_ahead: bool) -> Generator[Batch, N
     thread.start()
     try:
         while True:
-            item = out.get()
+            item = _wait_for(out)
             if item is _END:
                 return
             if isinstance(item, _Failed):
@@ -87,6 +89,16 @@ def _batches(fetch: Callable[[], Batch], read_ahead: bool) -> Generator[Batch, N
         # Unblock a producer waiting on a full queue; it then sees `stop` and exits.
         with contextlib.suppress(queue.Empty):
             out.get_nowait()
+
+
+def _wait_for(out: queue.Queue[Any]) -> Any:
+    """The next item of `out`; meanwhile a failure another thread of the run reported (the
+    writer, a channel request) is raised here at once, not when this wait would end."""
+    while True:
+        try:
+            return out.get(timeout=watch.POLL)
+        except queue.Empty:
+            watch.check()
 
 
 def _rows(batches: Iterator[Batch], counter: list[int]) -> Generator[Row, None, None]:
@@ -193,6 +205,7 @@ class _Worker:
                     self._confirmed(rows)
             except BaseException as error:  # re-raised in the caller's thread
                 self.error = error
+                watch.report(error)  # and raised by the run's main thread wherever it waits
             finally:
                 self.queue.task_done()
 

@@ -109,6 +109,15 @@ FAULTS = {
     "malformed": EVERY_KIND,  # 200 with a body that is not JSON
     "empty": ("read",),  # `data: []` part-way: the input ends early
     "null": ("read", "feed"),  # `data: null` part-way (a feed page without its products list)
+    # Peers that misbehave the way real servers and proxies do (issue 16): the run's own
+    # invariants must hold whatever the fault (docs/runtime.md, "Invariants").
+    "404html": EVERY_KIND,  # a proxy's 404 page: never "not provided"
+    "stuck": ("read",),  # the cursor does not move: the same rows again (always: endless)
+    "drift": ("count",),  # the count is one short: the stream sends more than it counted
+    "503after": ("read", "write", "close", "log"),  # handled, then a proxy's 503: not resent
+    "repeat": ("feed",),  # a page repeats the one before (a clamped or ignored page number)
+    "poison": ("read", "feed"),  # NaN in a row: a value JSON cannot carry
+    "trickle": EVERY_KIND,  # a byte at a time: only a whole-request deadline ends it
 }
 
 #: Once-faults the runtime retries, per call kind (cde_runtime/container_api/client.py and
@@ -118,19 +127,19 @@ RETRIED = {
     "write": {"429", "503"},
     "close": {"429", "503"},
     "log": {"429", "503"},
-    "count": {"429", "502", "503", "drop", "cut", "timeout"},
+    "count": {"429", "502", "503", "drop", "cut", "timeout", "trickle"},
     "channel": {"429", "503"},
     # A GET moves no cursor: everything that may pass is tried again (cde_runtime/fetching.py).
-    "feed": {"429", "502", "503", "drop", "cut", "timeout"},
+    "feed": {"429", "502", "503", "drop", "cut", "timeout", "trickle"},
 }
 
 
 def survives_once(kind: str, fault: str, reads_input: bool) -> bool:
     """Whether the run gets past a once-fault on this call by trying it again."""
     status = fault.partition(",")[0]
-    # The first call on `input` decides what the API calls it: one that refuses `input` is
-    # read as an older API, and the call is made again on `full`.
-    fallback = kind == "count" and status == "400" and reads_input
+    # The first call on `input` decides what the API calls it: one that refuses `input` (400,
+    # or a 404 from its router) is read as an older API, and the call is made again on `full`.
+    fallback = kind == "count" and status in ("400", "404html") and reads_input
     return status in RETRIED[kind] or fallback
 
 
@@ -166,6 +175,8 @@ NAMED_IN_FAILURE = {
 
 # -- what every cell runs with -------------------------------------------------------------------
 
+#: The runtime variables `timeouts` may set for a cell.
+TIMEOUT_VARIABLES = ("CONTAINER_API_READ_TIMEOUT", "CDE_CHANNEL_TIMEOUT", "CDE_FEED_TIMEOUT")
 #: In every password option: quotes, a percent sign, a backslash, base64 and URL specials, so
 #: each encoding of it differs from the raw value.
 CANARY = "canary-Pa55'w\"0rd%/+=\\x"
@@ -175,6 +186,8 @@ URL_CANARY = "url-canary-7a0c91f3"
 TIMEOUT_SECONDS = 0.25
 RUNTIME = {
     "CDE_LOCAL_RUN": "1",
+    # A local log line takes milliseconds: a hanging or trickling log endpoint costs this long.
+    "CONTAINER_API_LOG_TIMEOUT": str(TIMEOUT_SECONDS),
     "CONTAINER_API_MAX_ATTEMPTS": "2",  # one retry is enough to survive a once-fault
     "CONTAINER_API_BACKOFF": "0",
     "LOG_LEVEL": "info",
@@ -304,8 +317,13 @@ def timeouts(faults: list[Fault], handler: Any) -> Iterator[dict[str, str]]:
     """A short read timeout where a `timeout` fault is injected: the channel's (a constant of
     cde_runtime/channel_client.py), the feed's (the handler module's FEED_TIMEOUT) or the
     Container API's (a runtime variable)."""
-    timed_out = {fault.kind for fault in faults if fault.action == "timeout"}
+    timed_out = {fault.kind for fault in faults if fault.action in ("timeout", "trickle")}
     short = httpx.Timeout(60.0, read=TIMEOUT_SECONDS)
+    deadlines = {
+        # The whole-request deadlines of the outside peers (runtime variables).
+        **({"CDE_CHANNEL_TIMEOUT": str(TIMEOUT_SECONDS)} if "channel" in timed_out else {}),
+        **({"CDE_FEED_TIMEOUT": str(TIMEOUT_SECONDS)} if "feed" in timed_out else {}),
+    }
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fetching, "BACKOFF", 0)  # as CONTAINER_API_BACKOFF=0 for the Container API
         if "channel" in timed_out:
@@ -313,7 +331,9 @@ def timeouts(faults: list[Fault], handler: Any) -> Iterator[dict[str, str]]:
         if "feed" in timed_out and hasattr(handler, "FEED_TIMEOUT"):
             patch.setattr(handler, "FEED_TIMEOUT", short)
         api_timed_out = bool(timed_out - {"channel", "feed"})
-        yield {"CONTAINER_API_READ_TIMEOUT": str(TIMEOUT_SECONDS)} if api_timed_out else {}
+        if api_timed_out:
+            deadlines["CONTAINER_API_READ_TIMEOUT"] = str(TIMEOUT_SECONDS)
+        yield deadlines
 
 
 def run_in_process(
@@ -328,7 +348,7 @@ def run_in_process(
     options, patches = local_options(local_run_for, mode, emu.url)
     handler = sys.modules[mode.run.__module__]
     with pytest.MonkeyPatch.context() as patch, timeouts(faults, handler) as timeout_env:
-        for name in declared_option_names() | set(RUNTIME) | {"CONTAINER_API_READ_TIMEOUT"}:
+        for name in declared_option_names() | set(RUNTIME) | set(TIMEOUT_VARIABLES):
             patch.delenv(name, raising=False)
         runtime = {**RUNTIME, **timeout_env, "CONTAINER_API_URL": api_url(emu)}
         passed = pass_options(options, runtime)
@@ -393,6 +413,10 @@ def problems(
     if observed.code == 1:
         if len(summary_lines) != 1 or err_lines[-1:] != summary_lines:
             found.append("stderr does not end with exactly one 'Run failed: ' line")
+        elif fault.base == "poison":
+            # The policy for values JSON cannot carry: one line naming product and column.
+            if "column 'price'" not in summary_lines[0] or "product '" not in summary_lines[0]:
+                found.append("the failure line does not name the poisoned product and column")
         elif kind in NAMED_IN_FAILURE and NAMED_IN_FAILURE[kind] not in summary_lines[0]:
             found.append(f"the failure line does not name the {kind} call")
     elif summary_lines:
@@ -418,7 +442,8 @@ def problems(
         found.append("a failed run wrote output rows the fault-free run does not write")
 
     feedback_failed = kind == "write" and observed.code == 1
-    cut = fault if kind == "channel" and fault.action == "cut" else None
+    # A cut or trickled channel answer: the channel did the work, the run never got the answer.
+    cut = fault if kind == "channel" and fault.action in ("cut", "trickle") else None
     missing = expected_feedback(observed, cut) - set(ids(observed.feedback))
     if missing and not feedback_failed:
         found.append(f"no feedback for delivered products {sorted(missing)}")
