@@ -813,6 +813,22 @@ def test_options_can_refer_to_the_emulator_url(tmp_path: Path) -> None:
     assert options == {"CHANNEL_URL": "http://127.0.0.1:5555/channel", "NAME": "World"}
 
 
+def test_only_the_emulator_url_is_expanded_in_options(tmp_path: Path) -> None:
+    # Found by the answer-space test: a select choice holding `${{ x }}` lost it to
+    # interpolation, and the local run refused its own .env.example value.
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "CHOICE='a${{ x }}b'\nSECRET=pa$$w${HOME}rd\n"
+        "CHANNEL_URL=${CONTAINER_API_URL:-http://cde-container-api}/channel\n",
+        encoding="utf-8",
+    )
+    assert runner.load_options(env_file, "http://127.0.0.1:5555") == {
+        "CHOICE": "a${{ x }}b",
+        "SECRET": "pa$$w${HOME}rd",
+        "CHANNEL_URL": "http://127.0.0.1:5555/channel",
+    }
+
+
 def test_options_without_a_value_are_left_out(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("JUST_A_NAME\nSET=1\n", encoding="utf-8")

@@ -9,6 +9,7 @@ importable with nothing installed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -143,32 +144,28 @@ def find_env_file(root: Path | None = None, explicit: Path | None = None) -> Pat
     return None
 
 
-@contextmanager
-def _environment_variable(name: str, value: str) -> Iterator[None]:
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ[name]
-        else:
-            os.environ[name] = previous
+#: The one variable an options file may refer to: the emulator's URL, with an optional default.
+API_URL_REFERENCE = re.compile(r"\$\{" + API_URL_VARIABLE + r"(?::-([^}]*))?\}")
 
 
 def load_options(env_file: Path | None, api_url: str) -> dict[str, str]:
-    """Read the options file with `${VAR}` interpolation, `CONTAINER_API_URL` already set.
+    """Read the options file as written, `${CONTAINER_API_URL}` being the emulator's URL.
 
     That lets `.env.example` say `CHANNEL_URL=${CONTAINER_API_URL}/channel` and reach the channel
-    stand-in on whatever port the emulator got. Keys without a value are left out.
+    stand-in on whatever port the emulator got. Nothing else is expanded, so any other `$` or
+    `${...}` in a value (a select's choice, a password) stays as typed. Keys without a value are
+    left out.
     """
     if env_file is None:
         return {}
     from dotenv import dotenv_values  # here: the server must not need it
 
-    with _environment_variable(API_URL_VARIABLE, api_url):
-        values = dotenv_values(env_file, interpolate=True)
-    return {key: value for key, value in values.items() if value is not None}
+    values = dotenv_values(env_file, interpolate=False)
+    return {
+        key: API_URL_REFERENCE.sub(lambda _: api_url, value)
+        for key, value in values.items()
+        if value is not None
+    }
 
 
 def takes_arguments() -> bool:
