@@ -73,6 +73,9 @@ class LiteralAnswers(Extension):
         super().__init__(environment)
         own_tags = template_tags()
         render = environment.from_string
+        # The hooks run from a rendered copy in a temporary folder, and cruft passes no
+        # `_repo_dir`: this is how they find the template's own files (its rules and tree).
+        environment.globals["template_dir"] = str(TEMPLATE)
 
         def from_string(source: Any, *args: Any, **kwargs: Any) -> Template:
             if isinstance(source, str) and not is_template_owned(source, own_tags):

@@ -1,9 +1,9 @@
-"""Strip the modes that were not chosen from a cookiecutter/cruft project.
+"""Strip the modes that were not chosen from a cookiecutter/cruft project, say what next.
 
-Copier strips the same files with `_exclude` in copier.yml. Both follow one naming
-rule (docs/architecture.md): a file or folder named `<mode>`, `<mode>.<ext>` or
-`test_<mode>.<ext>` belongs to that mode; `channel` files belong to the two export
-modes together. tests/test_trees.py proves the two tools give identical trees.
+Copier strips with `_exclude` in copier.yml; this hook applies the same patterns
+(hooks/rules.py) to the template's own paths, so regenerating over an existing project
+(`--overwrite-if-exists`) never touches the user's files, whatever their names. The
+next-steps message is copier's too (hooks/next_steps.jinja).
 """
 
 from __future__ import annotations
@@ -11,90 +11,39 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Iterable
+import tempfile
 from pathlib import Path
 from typing import Any
 
-MODES = ("data_source", "data_service", "export", "export_delta")
+
+def remove(root: Path, paths: list[Path]) -> None:
+    """Delete `paths` (relative to `root`); a folder goes with everything in it."""
+    for relative in sorted(paths):
+        path = root / relative
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
-def owned_by(path: Path, owner: str) -> bool:
-    """Whether `path` belongs to `owner` (a mode, or "channel") by the naming rule."""
-    stem = path.name.split(".", 1)[0]
-    return stem in (owner, f"test_{owner}")
-
-
-def unused_owners(answers: dict[str, Any]) -> list[str]:
-    """The modes (and shared export files) the answers leave out."""
-    owners = [mode for mode in MODES if not truthy(answers[f"mode_{mode}"])]
-    if not (truthy(answers["mode_export"]) or truthy(answers["mode_export_delta"])):
-        owners.append("channel")
-    return owners
-
-
-def remove_files_of(root: Path, owners: Iterable[str]) -> list[Path]:
-    """Delete every file and folder under `root` that belongs to one of `owners`."""
-    owners = list(owners)
-    removed = []
-    for path in sorted(root.rglob("*")):
-        if any(owned_by(path, owner) for owner in owners) and path.exists():
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-            removed.append(path)
-    return removed
-
-
-def truthy(value: Any) -> bool:
-    """Cookiecutter booleans arrive as bools; strings from old replay files as text."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "y", "on")
-    return bool(value)
-
-
-def is_local(source: str) -> bool:
-    """Whether a template source is a path (or file:// URL) that only this machine can read."""
-    # The same rule as `_message_after_copy` in copier.yml (tests/test_questions.py compares).
-    remote = source.startswith(("gh:", "gl:", "bb:", "git@"))
-    return not (remote or ("://" in source and not source.startswith("file:")))
-
-
-def update_notes(answers: dict[str, Any]) -> list[str]:
+def update_note(answers: dict[str, Any], rules: Any) -> str:
     """What stands between this new project and later template releases, if anything.
 
     Cruft adds the template's commit (`_commit`) to the answers; plain cookiecutter does not,
     and records nothing an update could start from.
     """
-    source = str(answers.get("_template", ""))
     if "_commit" not in answers:
-        return [
-            "Made with plain cookiecutter, which records no template version: to take later "
-            "template releases, link the project once to the template's git URL as its "
-            "README.md, Template updates, says."
-        ]
-    if is_local(source):
-        return [
-            f"Generated from a local path ({source}). Template updates and the weekly template "
-            'check in CI need the template\'s git URL: set "template" in .cruft.json to it, '
-            "then commit."
-        ]
-    return []
-
-
-def next_steps(answers: dict[str, Any], project: Path) -> str:
-    """What to do after generating; copier prints the same text (`_message_after_copy`)."""
-    first = next(mode for mode in MODES if truthy(answers[f"mode_{mode}"])).replace("_", "-")
-    return "\n".join(
-        [
-            f"Created {project}. Next steps:",
-            f"  cd {project}",
-            f"  python3 dev.py run {first}    # run a mode against the local Container API",
-            "  python3 dev.py test              # run the tests",
-            '  git init && git add . && git commit -qm "Generated from the CDE connector template"',
-            "docs/dev-portal.md lists what to enter in the Dev portal.",
-        ]
-    )
+        return "\n".join(
+            [
+                "---- template updates ----",
+                "Made with plain cookiecutter, which records no template version: to take later "
+                "template releases, link the project once to the template's git URL as its "
+                "README.md, Template updates, says.",
+                "--------------------------",
+            ]
+        )
+    source = str(answers.get("_template", ""))
+    return str(rules.local_source_note(source, "cruft update", '"template" in .cruft.json'))
 
 
 def shown_path(answers: dict[str, Any], project: Path) -> Path:
@@ -106,16 +55,44 @@ def shown_path(answers: dict[str, Any], project: Path) -> Path:
     return Path(project.name) if "_commit" in answers else project
 
 
-def main(answers: dict[str, Any]) -> int:
-    remove_files_of(Path.cwd(), unused_owners(answers))
-    print(next_steps(answers, shown_path(answers, Path.cwd())))
-    notes = update_notes(answers)
-    if notes:
+def regenerated_by_cruft(answers: dict[str, Any], template: Path, project: Path) -> bool:
+    """Whether cruft is rendering the template only to compare (`cruft diff`, `cruft update`).
+
+    cruft gives hooks no sign of it (cruft issue #143), so this reads its layout: for diff and
+    update it clones the template into `<tmp>/repo` and renders into a fresh `<tmp>/<project>`
+    (both right under the system's temporary folder), while `cruft create` clones into `<tmp>`
+    itself and renders where it was run.
+    """
+    if "_commit" not in answers:
+        return False
+    temp = Path(tempfile.gettempdir()).resolve()
+    try:
+        clone = template.resolve().relative_to(temp).parts
+    except ValueError:
+        return False
+    return clone[1:2] == ("repo",) and project.resolve().parent.parent == temp
+
+
+def main(answers: dict[str, Any], template: Path) -> int:
+    sys.path.insert(0, str(template))
+    from hooks.rules import Rules
+
+    rules = Rules(template)
+    remove(Path.cwd(), rules.excluded_paths(answers))
+    if regenerated_by_cruft(answers, template, Path.cwd()):
+        return 0  # the user asked for a diff or an update, not a new project
+    print(rules.next_steps(answers, shown_path(answers, Path.cwd())))
+    note = update_note(answers, rules)
+    if note:
         # A delimited block of its own, so other next steps printed around it stay readable.
-        print("\n---- template updates ----", *notes, "--------------------------", sep="\n")
+        print(f"\n{note}")
     return 0
 
 
 if __name__ == "__main__":
-    # tojson escapes quotes, so no answer can end this raw string early.
-    sys.exit(main(json.loads(r"""{{ cookiecutter | tojson }}""")))
+    # tojson escapes quotes, so no answer can end these raw strings early (a list, so no
+    # string's own quote meets the delimiters). cookiecutter names its template folder as
+    # `_repo_dir`; cruft does not, and the literal-answers extension does.
+    answers = json.loads(r"""{{ cookiecutter | tojson }}""")
+    [template] = json.loads(r"""{{ [cookiecutter._repo_dir | default(template_dir)] | tojson }}""")
+    sys.exit(main(answers, Path(template)))

@@ -4,8 +4,9 @@ each set is baked with both tools. Every set must be refused by both with nothin
 generate byte-identical trees that parse; a sample also passes ruff, mypy and the generated
 describe-vs-docs test, and one set runs the whole generated suite.
 
-The pre-gen hook is the oracle for "refused": the copier validators must agree with it (they are
-its twin), and a set the hook accepts must generate a working project.
+The validators (copier.yml, evaluated by hooks/rules.py) are the oracle for "refused": both tools
+must refuse such a set with the sentence they give, and a set they accept must generate a
+working project.
 
 Each example's outcome is appended to `answer-space.jsonl` in pytest's temporary root; the
 terminal summary (tests/conftest.py) prints how many sets were tried, refused, green and failed.
@@ -26,14 +27,16 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from hooks import pre_gen_project as hook
-from tests.bake import ANSWERS_FILES, bake_cookiecutter, defaults, read_tree
+from hooks.rules import Rules, truthy
+from tests.bake import ANSWERS_FILES, TEMPLATE, bake_cookiecutter, defaults, read_tree
 from tests.test_free_text import parse
 from tests.test_validation import for_cookiecutter
 
 BIN = Path(sys.executable).parent
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-MODES = hook.MODES
+RULES = Rules(TEMPLATE)
+MODES = RULES.modes
+FIELD_TYPES = list(RULES.validators.FIELD_TYPES)
 DEFAULT_OPTIONS = {mode: defaults()[f"{mode}_options"] for mode in MODES}
 
 # Text people type, and text that attacks templates, Markdown, TOML, YAML and Python quoting.
@@ -83,9 +86,14 @@ option_name = st.one_of(
 choice = st.one_of(line, number, st.sampled_from(["a", "b", "a,b", " a", "eu", "us", True]))
 
 
+def attribute_name(option: str) -> str:
+    """The settings attribute an option becomes (new-column -> NEW_COLUMN)."""
+    return option.upper().replace("-", "_")
+
+
 @st.composite
 def option_spec(draw: st.DrawFn) -> Any:
-    field_type = draw(st.sampled_from([*hook.FIELD_TYPES, "dropdown"]))
+    field_type = draw(st.sampled_from([*FIELD_TYPES, "dropdown"]))
     spec: dict[str, Any] = {"type": field_type}
     if draw(st.booleans()):
         spec["required"] = draw(st.one_of(st.booleans(), st.just("yes")))
@@ -105,7 +113,7 @@ def option_spec(draw: st.DrawFn) -> Any:
 @st.composite
 def valid_option_spec(draw: st.DrawFn) -> dict[str, Any]:
     """A declaration the rules accept, of any field type."""
-    field_type = draw(st.sampled_from(hook.FIELD_TYPES))
+    field_type = draw(st.sampled_from(FIELD_TYPES))
     spec: dict[str, Any] = {"type": field_type, "required": draw(st.booleans())}
     if draw(st.booleans()):
         spec["description"] = draw(st.one_of(safe_text, number))
@@ -148,21 +156,21 @@ def valid_answer_sets(draw: st.DrawFn) -> dict[str, Any]:
         own_defaults = [st.sampled_from(list(DEFAULT_OPTIONS[mode]))] if dropped else []
         names = draw(st.lists(st.one_of(option_name, *own_defaults), max_size=3))
         taken = used | {
-            hook.attribute_name(d)
+            attribute_name(d)
             for other in MODES
             for d in DEFAULT_OPTIONS[other]
             if not (dropped and other == mode)
         }
         for name in names:
-            key = hook.attribute_name(name)
-            if hook.option_errors("q", {name: {}}) or key in taken:
+            key = attribute_name(name)
+            if RULES.validators.options_error("q", {name: {}}) or key in taken:
                 continue
             taken.add(key)
             used.add(key)
             declared[name] = draw(valid_option_spec())
         answers[f"{mode}_options"] = declared
         if not dropped:
-            used.update(hook.attribute_name(n) for n in DEFAULT_OPTIONS[mode])
+            used.update(attribute_name(n) for n in DEFAULT_OPTIONS[mode])
     return answers
 
 
@@ -201,7 +209,7 @@ def effective(answers: dict[str, Any]) -> dict[str, Any]:
     merged = {**defaults(), **answers}
     for key, value in list(merged.items()):
         if key.startswith("mode_") and isinstance(value, str):
-            merged[key] = hook.truthy(value)
+            merged[key] = truthy(value)
     if "project_slug" not in answers:
         merged["project_slug"] = "derived"
     return merged
@@ -273,14 +281,14 @@ def check_set(
     template: Path,
     gates: Callable[[Path], None] | None = None,
 ) -> None:
-    errors = hook.validate(effective(answers))
+    errors = RULES.errors(effective(answers))
     by_cookiecutter, by_copier = bake_both(answers, root, template)
     try:
         if errors:
             assert isinstance(by_cookiecutter, Exception), f"cookiecutter accepted: {errors}"
             assert isinstance(by_copier, Exception), f"copier accepted: {errors}"
             # copier stops at the first question its validators refuse: the same sentence the
-            # hook gives for it (the two rule sets are twins).
+            # hook gives for it.
             sentence = str(by_copier).split("': ", 1)[-1]
             assert "Validation error" in str(by_copier), by_copier
             assert sentence in errors, (sentence, errors)
@@ -353,7 +361,7 @@ def lint_type_and_describe(project: Path) -> None:
 
 # Each example runs mypy: a few, and no shrinking (a failure reports the example as drawn).
 @settings(COMMON, max_examples=3, phases=[Phase.generate])
-@given(answers=valid_answer_sets().filter(lambda a: not hook.validate(effective(a))))
+@given(answers=valid_answer_sets().filter(lambda a: not RULES.errors(effective(a))))
 def test_accepted_answer_sets_are_ruff_and_mypy_clean_and_describe_matches_the_docs(
     answers: dict[str, Any],
     fresh_root: Callable[[], Path],
@@ -374,7 +382,7 @@ def whole_suite(project: Path) -> None:
 
 @pytest.mark.slow
 @settings(COMMON, max_examples=1, phases=[Phase.generate])
-@given(answers=valid_answer_sets().filter(lambda a: not hook.validate(effective(a))))
+@given(answers=valid_answer_sets().filter(lambda a: not RULES.errors(effective(a))))
 def test_a_generated_answer_set_passes_the_whole_generated_suite(
     answers: dict[str, Any],
     fresh_root: Callable[[], Path],

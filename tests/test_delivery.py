@@ -117,7 +117,8 @@ def test_the_image_follows_the_platform_rules(projects: dict[str, Any]) -> None:
     for name, (modes, _execution_mode, project) in projects.items():
         steps = instructions(project / "Dockerfile")
         keywords = [keyword for keyword, _ in steps]
-        assert steps[0] == ("FROM", "python:3.12-slim-trixie"), name
+        assert steps[0][0] == "FROM", name
+        assert steps[0][1].startswith("python:3.12-slim-trixie@sha256:"), name
         assert keywords[-1] == "CMD", f"{name}: the platform needs CMD last"
         assert "ENTRYPOINT" not in keywords, f"{name}: the platform does not support ENTRYPOINT"
         assert json.loads(steps[-1][1]) == ["python", "main.py", command(modes[0])], name
@@ -143,9 +144,10 @@ def test_the_image_follows_the_platform_rules(projects: dict[str, Any]) -> None:
 
 def test_the_python_version_answer_reaches_image_compose_and_ci(bake: Baker) -> None:
     project = bake("cookiecutter", ("data_source",), python_version="3.13")
-    assert instructions(project / "Dockerfile")[0] == ("FROM", "python:3.13-slim-trixie")
+    [(_from, image)] = instructions(project / "Dockerfile")[:1]
+    assert image.startswith("python:3.13-slim-trixie@sha256:")
     compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
-    assert compose["services"]["cde-container-api"]["image"] == "python:3.13-slim-trixie"
+    assert compose["services"]["cde-container-api"]["image"] == image
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     assert workflow["env"]["PYTHON_VERSION"] == "3.13"
 
@@ -225,8 +227,8 @@ def test_ci_checks_what_the_portal_builds(projects: dict[str, Any]) -> None:
         ], name
         update = "\n".join(step.get("run", "") for step in jobs["template-update"]["steps"])
         # Release tags, not commits: tests/test_updates.py runs this step against real tags.
-        assert ".copier-answers.yml" in update, name
-        assert ".cruft.json" in update, name
+        # dev.py template-source reads .copier-answers.yml or .cruft.json (tests/test_updates.py).
+        assert "python3 dev.py template-source" in update, name
         assert "merge-base --is-ancestor" in update, name
         assert "schedule" in workflow[True], name  # YAML 1.1 reads the `on:` key as True
 
@@ -242,6 +244,10 @@ def test_pre_commit_config_is_valid_and_guards_conflict_markers(bake: Baker) -> 
         for hook in repo["hooks"]
     }
     assert {"ruff-check", "ruff-format", "mypy", "hadolint", "check-merge-conflict"} <= set(hooks)
+    # The tools run from .venv through dev.py, never from PATH (tests/test_first_run.py commits).
+    for hook in hooks.values():
+        if hook["language"] != "pygrep":
+            assert hook["entry"].startswith("python3 dev.py tool "), hook["id"]
     marker = re.compile(hooks["check-merge-conflict"]["entry"])
     assert marker.search("<<<<<<< before updating")
     assert marker.search(">>>>>>> after updating")
@@ -320,6 +326,8 @@ def test_ci_installs_with_uv_from_the_lock(projects: dict[str, Any]) -> None:
         for job_name in ("lint", "types", "test", "hadolint"):
             steps = workflow["jobs"][job_name]["steps"]
             runs = [step["run"] for step in steps if "run" in step]
+            if job_name == "lint":  # first, with the standard library only: update leftovers
+                assert runs.pop(0) == "python3 dev.py check-update", name
             assert runs[0].startswith("uv sync --locked"), f"{name} {job_name}"
             tools = runs[1:]
             assert tools, f"{name} {job_name}"
@@ -364,6 +372,54 @@ def test_the_template_suite_runs_the_tools_the_connector_locks(bake: Baker) -> N
         exported.stdout.splitlines()
     ), "requirements-connector.txt is stale: run `.venv/bin/python .ci/lock.py`"
     assert "-r requirements-connector.txt" in (template / "requirements-test.txt").read_text()
+
+
+# A full commit SHA, or an image digest: what OpenSSF Scorecard's Pinned-Dependencies accepts.
+PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+PINNED_IMAGE = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
+ACTION_VERSION = re.compile(r"@[0-9a-f]{40}  # v\d+\.\d+\.\d+$")
+
+
+@pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13"])
+def test_every_action_and_image_is_pinned_by_sha_or_digest(
+    projects: dict[str, Any], bake: Baker, python_version: str
+) -> None:
+    """Every workflow, Dockerfile and compose file of every bake; Dependabot keeps them current."""
+    bakes = (
+        [project for _modes, _execution, project in projects.values()]
+        if python_version == "3.12"  # the default: all 30 combinations
+        else [bake("cookiecutter", ALL_MODES, python_version=python_version)]
+    )
+    images: set[str] = set()
+    for project in bakes:
+        workflows = sorted((project / ".github/workflows").glob("*.y*ml"))
+        assert workflows, project
+        for workflow_file in workflows:
+            text = workflow_file.read_text(encoding="utf-8")
+            workflow = yaml.safe_load(text)
+            for name, job in workflow["jobs"].items():
+                assert "container" not in job, name
+                assert "services" not in job, name
+                for step in job["steps"]:
+                    if "uses" in step:
+                        assert PINNED_ACTION.match(step["uses"]), f"{workflow_file}: {step['uses']}"
+            for line in text.splitlines():
+                if "uses:" in line:
+                    assert ACTION_VERSION.search(line), f"no version comment: {line.strip()}"
+            assert not re.search(r"docker run (?!--rm connector:ci)", text), workflow_file
+        for keyword, rest in instructions(project / "Dockerfile"):
+            if keyword == "FROM":
+                image = rest.split()[-1] if rest.startswith("--") else rest.split()[0]
+                assert PINNED_IMAGE.match(image), f"{project}/Dockerfile: {image}"
+                images.add(image)
+        compose = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
+        for service in compose["services"].values():
+            if "image" in service:
+                assert PINNED_IMAGE.match(service["image"]), f"{project}: {service['image']}"
+                images.add(service["image"])
+    # One base image per Python version, the same in the Dockerfile and compose.
+    assert len(images) == 1, images
+    assert images.pop().startswith(f"python:{python_version}-slim-trixie@sha256:")
 
 
 def test_dependabot_watches_python_actions_and_the_base_image(bake: Baker) -> None:

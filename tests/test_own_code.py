@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.bake import TEMPLATE
 
 BIN = Path(sys.executable).parent
-OWN_CODE = ["hooks", "tests", "benchmarks", "run-tests.py", ".ci/lock.py"]
+OWN_CODE = ["hooks", "tests", "benchmarks", "run-tests.py", ".ci/lock.py", ".ci/questions.py"]
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

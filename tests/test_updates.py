@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -206,43 +207,30 @@ def author_edits(project: Path) -> None:
     commit_all(project, "Our mapping")
 
 
-def run_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_in(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args],
         cwd=project,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
-        env=own_runtime_first(project, os.environ),
+        env=own_runtime_first(project, os.environ if env is None else env),
     )
 
 
 def leftovers_check(project: Path) -> subprocess.CompletedProcess[str]:
-    """The generated check the README's update steps run."""
-    return run_in(
-        project,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "tests/runtime/test_template_update.py",
-    )
+    """The generated check the README's update steps run (standard library only, no .venv)."""
+    return run_in(project, "dev.py", "check-update")
 
 
 def assert_healthy(project: Path, *tests: str) -> None:
     """No leftovers, every handler imports, the given generated tests pass."""
-    suite = run_in(
-        project,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "tests/runtime/test_template_update.py",
-        *tests,
-    )
+    check = leftovers_check(project)
+    assert check.returncode == 0, check.stdout
+    suite = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests)
     assert suite.returncode == 0, suite.stdout[-4000:]
     describe = run_in(project, "main.py", "describe")
     assert describe.returncode == 0, describe.stderr[-4000:]
@@ -410,11 +398,8 @@ def test_a_conflicting_copier_update_is_named_by_the_generated_check(
     assert "<" * 7 in (project / HANDLER).read_text(encoding="utf-8")
     check = leftovers_check(project)
     assert check.returncode != 0
-    assert (
-        "Conflict markers left by a template update or a merge: keep the right lines"
-        in check.stdout
-    )
-    assert str(HANDLER) in check.stdout
+    assert f"{HANDLER}: conflict markers (lines " in check.stdout
+    assert "keep the right lines, delete the markers" in check.stdout
 
 
 def test_a_conflicting_cruft_update_is_named_by_the_generated_check(
@@ -472,7 +457,7 @@ def test_cruft_switches_modes_on_and_off_edited_or_not(tmp_path: Path, template_
     assert not (project / "connector" / "channel.py").exists()
     check = leftovers_check(project)
     assert check.returncode != 0
-    assert str(EXPORT_HANDLER) in check.stdout
+    assert f"{EXPORT_HANDLER}: belongs to a mode this connector no longer offers" in check.stdout
     git(project, "rm", "-q", str(EXPORT_HANDLER))  # the README's fix
     assert_author_edits_kept(project)
     assert_healthy(project, str(AUTHOR_TEST))
@@ -557,3 +542,168 @@ def test_generating_from_a_local_path_warns_that_updates_need_the_git_url(
     said = capfd.readouterr()
     assert "Generated from a local path" in said.out
     assert '"template" in .cruft.json' in said.out
+
+
+# --- the author's dependency meets the template's: pyproject.toml and uv.lock conflict ----------
+
+TEMPLATE_RANGE = ('"tenacity>=9,<10"', '"tenacity>=9.1,<10"')  # what the next release changes
+LOCK_RANGE = (
+    '{ name = "tenacity", specifier = ">=9,<10" }',
+    '{ name = "tenacity", specifier = ">=9.1,<10" }',
+)
+AUTHOR_DEPENDENCY = '    "python-dotenv>=1",  # ours\n'
+UV_CACHE = Path.home() / ".cache" / "connector-template-tests" / "uv"
+
+
+@pytest.fixture(scope="session")
+def dependency_releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A template repo: v1.0.0 is the working tree, v1.1.0 narrows a dependency (re-locked)."""
+    repo = tmp_path_factory.mktemp("dependency-releases") / "template"
+    working_copy(repo)
+    git(repo, "init", "-q", "-b", "main")
+    release(repo, "v1.0.0", "Working tree")
+    project = repo / "{{cookiecutter.project_slug}}"
+    replace_in(project / "pyproject.toml", *TEMPLATE_RANGE)
+    replace_in(project / "uv.lock", *LOCK_RANGE)  # the locked tenacity 9.2.1 satisfies it
+    release(repo, "v1.1.0", "tenacity>=9.1")
+    return repo
+
+
+def test_a_dependency_conflict_is_named_and_the_documented_recovery_ends_green(
+    tmp_path: Path, dependency_releases: Path
+) -> None:
+    from tests.test_delivery import tool
+
+    project = copier_copy(dependency_releases, tmp_path / "project", "v1.0.0")
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "Generated")
+    # The author adds a dependency next to the line the template changes, and re-locks.
+    replace_in(
+        project / "pyproject.toml",
+        '    "tenacity>=9,<10",\n',
+        '    "tenacity>=9,<10",\n' + AUTHOR_DEPENDENCY,
+    )
+    env = {**os.environ, "UV_CACHE_DIR": str(UV_CACHE)}
+    relocked = subprocess.run(
+        [tool("uv"), "lock", "--quiet"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert relocked.returncode == 0, relocked.stderr
+    commit_all(project, "Our dependency")
+
+    copier_update(project, "v1.1.0")
+
+    pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert "<" * 7 in pyproject, "the scenario needs a conflict in pyproject.toml"
+    assert "<" * 7 in (project / "uv.lock").read_text(encoding="utf-8")
+    check = leftovers_check(project)
+    assert check.returncode == 1
+    assert "pyproject.toml: conflict markers" in check.stdout
+    assert "uv.lock: conflict markers" in check.stdout
+    assert "git checkout HEAD -- uv.lock" in check.stdout
+    # Without the recovery, the README's commands stop on the conflict, naming it, not on TOML.
+    tested = run_in(project, "dev.py", "test")
+    assert tested.returncode == 1
+    assert "uv.lock: conflict markers" in tested.stdout
+    assert "TOML" not in tested.stdout + tested.stderr
+
+    # The recovery check-update names: both sides' lines in pyproject.toml ...
+    resolved = re.sub(
+        r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} .*?\n",
+        lambda conflict: '    "tenacity>=9.1,<10",\n' + AUTHOR_DEPENDENCY,
+        pyproject,
+        flags=re.MULTILINE | re.DOTALL,
+    )
+    (project / "pyproject.toml").write_text(resolved, encoding="utf-8")
+    # ... our last committed lock, then `python3 dev.py lock`, then the tests.
+    git(project, "checkout", "HEAD", "--", "uv.lock")
+    locked = run_in(project, "dev.py", "lock", env=env)
+    assert locked.returncode == 0, locked.stdout + locked.stderr
+    lock = (project / "uv.lock").read_text(encoding="utf-8")
+    assert LOCK_RANGE[1] in lock
+    assert '{ name = "python-dotenv", specifier = ">=1" }' in lock
+    assert leftovers_check(project).returncode == 0
+    suite = run_in(project, "dev.py", "test", "-q", "-p", "no:cacheprovider", env=env)
+    assert suite.returncode == 0, suite.stdout[-4000:] + suite.stderr[-2000:]
+    assert re.search(r"\b\d+ passed\b", suite.stdout), suite.stdout[-2000:]
+
+
+# --- the weekly check reads every source form the tools accept ----------------------------------
+
+SOURCES = [
+    # (recorded source, what git clones, remote)
+    ("gh:acme/template", "https://github.com/acme/template.git", True),
+    ("gh:acme/template.git", "https://github.com/acme/template.git", True),
+    ("gh:/acme/template", "https://github.com/acme/template.git", True),
+    ("gl:acme/group/template", "https://gitlab.com/acme/group/template.git", True),
+    ("bb:acme/template", "https://bitbucket.org/acme/template.git", True),
+    ("https://github.com/acme/template", "https://github.com/acme/template", True),
+    ("https://github.com/acme/template.git", "https://github.com/acme/template.git", True),
+    ("git+https://example.com/acme/template.git", "https://example.com/acme/template.git", True),
+    ("git+ssh://git@example.com/acme/t.git", "ssh://git@example.com/acme/t.git", True),
+    ("ssh://git@example.com:2222/acme/t.git", "ssh://git@example.com:2222/acme/t.git", True),
+    ("git://example.com/acme/template.git", "git://example.com/acme/template.git", True),
+    ("git@github.com:acme/template.git", "git@github.com:acme/template.git", True),
+    ("git+file:///srv/template", "file:///srv/template", False),
+    ("file:///srv/template", "file:///srv/template", False),
+    ("/srv/template", "/srv/template", False),
+    ("../template", "../template", False),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def generated_dev(bake: Any) -> Any:
+    """A generated dev.py, imported as a module."""
+    import importlib.util
+
+    path = bake("copier", ("data_source",)) / "dev.py"
+    spec = importlib.util.spec_from_file_location("generated_dev", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("source", "url", "remote"), SOURCES)
+def test_the_weekly_check_reads_every_template_source_form(
+    generated_dev: Any, source: str, url: str, remote: bool
+) -> None:
+    assert generated_dev.template_url(source) == (url, remote)
+    # Where copier reads the form itself, it clones the same repository.
+    from copier._vcs import get_repo
+
+    if remote and not source.startswith("bb:"):
+        copier_url = get_repo(source)
+        assert copier_url is not None, source
+        assert copier_url.removesuffix(".git") == url.removesuffix(".git")
+
+
+def test_the_weekly_check_refuses_mercurial_sources_in_one_line(generated_dev: Any) -> None:
+    with pytest.raises(ValueError, match="Mercurial"):
+        generated_dev.template_url("hg+https://example.com/template")
+
+
+def test_the_weekly_check_clones_a_source_recorded_as_a_shortcut(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    """`gh:` recorded in .cruft.json: the step clones the GitHub URL (a failure there says so)."""
+    project = cruft_create(template_repo, tmp_path / "out", "v0.3.0")
+    recorded = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    recorded["template"] = "gh:acme/template.git"
+    (project / ".cruft.json").write_text(json.dumps(recorded), encoding="utf-8")
+    # No network in tests: git is pointed at the template repo instead of GitHub.
+    rewrite = f"url.{template_repo}.insteadOf"
+    env = {**os.environ, "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": rewrite,
+           "GIT_CONFIG_VALUE_0": "https://github.com/acme/template.git"}  # fmt: skip
+    script = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    step = script["jobs"]["template-update"]["steps"][-1]["run"]
+    checked = subprocess.run(
+        ["bash", "-e", "-c", step],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Up to date with template release v0.3.0" in checked.stdout

@@ -1,7 +1,8 @@
 """Bad answers: refused by both tools, with the same message, and nothing written.
 
 One table drives cookiecutter (the pre-gen hook) and copier (the validators in
-copier.yml): the two copies of the rules must agree row by row.
+copier.yml): both evaluate the same validators (hooks/rules.py), and each row proves the
+refusal reaches the user through each tool's own plumbing, with nothing written.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Any
 import pytest
 
 from hooks import pre_gen_project as hook
-from tests.bake import bake_cookiecutter, bake_copier, defaults
+from hooks.rules import Rules
+from tests.bake import TEMPLATE, bake_cookiecutter, bake_copier, defaults
 
-DEFAULT_OPTIONS = {mode: defaults()[f"{mode}_options"] for mode in hook.MODES}
+RULES = Rules(TEMPLATE)
+DEFAULT_OPTIONS = {mode: defaults()[f"{mode}_options"] for mode in RULES.modes}
 
 
 def options(mode: str, declared: Any) -> dict[str, Any]:
@@ -49,6 +52,12 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
     ("reserved-prefix", options("export_delta", {"PYTHONPATH": spec()}), "reserved name"),
     ("unknown-type", options("data_source", {"SIZE": spec(type="dropdown")}), "unknown type"),
     ("unknown-setting", options("data_source", {"SIZE": spec(label="x")}), "unknown settings"),
+    # `{type: input, description: URL of the API, e.g. https://…}`: YAML cut the text at ", ".
+    (
+        "flow-mapping-split-text",
+        options("data_source", {"URL": {"type": "input", "description": "URL", "e.g. x": None}}),
+        "unknown settings e.g. x: a setting without a value is usually the rest of a text",
+    ),
     ("not-a-mapping", options("data_source", ["NAME"]), "must be a mapping"),
     ("spec-not-a-mapping", options("data_source", {"NAME": "input"}), "must map to settings"),
     ("required-not-bool", options("data_source", {"X": spec(required="maybe")}), "required"),
@@ -117,6 +126,17 @@ BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
         "as 'NAME'",
     ),
     ("checkbox-default", options("data_source", {"X": spec(type="checkbox", default="yes")}), "0"),
+    # A YAML/JSON boolean: the example is the quoted text that means the same.
+    (
+        "checkbox-default-true",
+        options("data_source", {"X": spec(type="checkbox", default=True)}),
+        'quoted, not a YAML/JSON boolean. Example: "default": "1"',
+    ),
+    (
+        "checkbox-default-false",
+        options("data_source", {"X": spec(type="checkbox", default=False)}),
+        'Example: "default": "0"',
+    ),
     (
         "password-default",
         options("export", {"TOKEN": spec(type="password", default="hunter2")}),
@@ -153,7 +173,7 @@ BAD_ANSWER_IDS = [row[0] for row in BAD_ANSWERS]
 def for_cookiecutter(answers: dict[str, Any]) -> dict[str, Any]:
     """Cookiecutter merges dict answers into the defaults; null removes the defaults."""
     merged = dict(answers)
-    for mode in hook.MODES:
+    for mode in RULES.modes:
         declared = answers.get(f"{mode}_options")
         if isinstance(declared, dict):
             removed = {name: None for name in DEFAULT_OPTIONS[mode] if name not in declared}
@@ -162,8 +182,8 @@ def for_cookiecutter(answers: dict[str, Any]) -> dict[str, Any]:
 
 
 def expected_message(answers: dict[str, Any]) -> str:
-    """The hook's first complaint about `answers` on top of the defaults."""
-    errors = hook.validate({**defaults(), **answers})
+    """The validators' first complaint about `answers` on top of the defaults."""
+    errors = RULES.errors({**defaults(), **answers})
     assert errors, "the table row must be invalid"
     return errors[0]
 
@@ -201,24 +221,24 @@ def test_copier_refuses_bad_answer_with_the_same_message_and_writes_nothing(
 
 
 def test_the_default_answers_are_valid() -> None:
-    assert hook.validate(defaults()) == []
+    assert RULES.errors(defaults()) == []
 
 
 def test_a_null_option_removes_a_default_option() -> None:
     answers = {**defaults(), "data_source_options": {"NAME": None, "class": None}}
-    assert hook.validate(answers) == []
+    assert RULES.errors(answers) == []
 
 
 def test_the_hook_reports_every_problem_at_once() -> None:
     answers = {**defaults(), "project_slug": "Bad Slug", "author_email": "nope"}
-    errors = hook.validate(answers)
+    errors = RULES.errors(answers)
     assert [error.split(" ")[0] for error in errors] == ["project_slug", "author_email"]
 
 
 def test_the_hook_exits_1_and_says_nothing_was_generated(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert hook.main({**defaults(), "project_slug": "Bad Slug"}) == 1
+    assert hook.main({**defaults(), "project_slug": "Bad Slug"}, TEMPLATE) == 1
     err = capsys.readouterr().err
     assert "ERROR: project_slug 'Bad Slug'" in err
     assert "Nothing was generated" in err
@@ -233,7 +253,8 @@ def test_hostile_answers_cannot_break_the_rendered_hook(tmp_path: Path) -> None:
     hostile = "\"\"\"''' \\ \n <b>&</b> ünïcödé"
     answers = {**defaults(), "description": hostile, "author_name": hostile}
     source = Path(hook.__file__).read_text(encoding="utf-8")
-    rendered = StrictEnvironment(context={"cookiecutter": answers}).from_string(source)
+    context = {"cookiecutter": {**answers, "_extensions": ["hooks.literal_answers.LiteralAnswers"]}}
+    rendered = StrictEnvironment(context=context).from_string(source)
     script = tmp_path / "pre_gen_project.py"
     script.write_text(rendered.render(cookiecutter=answers), encoding="utf-8")
 
@@ -291,7 +312,22 @@ def test_a_refused_password_default_names_the_replay_file_cookiecutter_already_w
 def test_the_replay_note_is_for_plain_cookiecutter_only(capsys: pytest.CaptureFixture[str]) -> None:
     options = {"CHANNEL_TOKEN": {"type": "password", "default": "x"}}
     answers = {**defaults(), "mode_export": True, "export_options": options}
-    assert hook.main({**answers, "_commit": "0" * 40}) == 1  # cruft writes no replay file
+    assert hook.main({**answers, "_commit": "0" * 40}, TEMPLATE) == 1  # cruft writes no replay file
     assert "replay" not in capsys.readouterr().err
-    assert hook.main({**defaults(), "project_slug": "Bad Slug"}) == 1
+    assert hook.main({**defaults(), "project_slug": "Bad Slug"}, TEMPLATE) == 1
     assert "replay" not in capsys.readouterr().err
+
+
+def test_the_readme_answers_example_keeps_text_with_a_comma_in_both_tools(
+    tmp_path: Path, template_copy: Path
+) -> None:
+    from tests.test_generated import readme_answers
+
+    answers = readme_answers()
+    description = answers["data_source_options"]["FEED_URL"]["description"]
+    assert ", " in description, "the example should show that a block mapping keeps ', '"
+    for project in (
+        bake_cookiecutter(for_cookiecutter(answers), tmp_path / "cookiecutter"),
+        bake_copier(answers, tmp_path / "copier", template=template_copy),
+    ):
+        assert description in (project / "docs" / "dev-portal.md").read_text(encoding="utf-8")
