@@ -86,14 +86,17 @@ class _Named(httpx.Auth):
 
 
 class Bearer(_Named):
-    """`Authorization: Bearer <token>` on every request."""
+    """`Authorization: Bearer <token>` on every request; none while the token is empty (an
+    optional token option left blank)."""
 
     def __init__(self, token: Secret, *, option: str | None = None) -> None:
         self._named(option)
-        self._header = f"Bearer {header_safe(token, option, 'token')}"
+        value = header_safe(token, option, "token")
+        self._header = f"Bearer {value}" if value else ""
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
+        if self._header:
+            request.headers["Authorization"] = self._header
         yield request
 
 
@@ -248,7 +251,7 @@ class _OAuth2(_Named):
 
 
 class OAuth2ClientCredentials(_OAuth2):
-    """The OAuth2 client-credentials grant (RFC 6749 §4.4).
+    """The OAuth2 client-credentials grant (RFC 6749, section 4.4).
 
     `client_auth="basic"` (the default) sends the client id and secret as HTTP basic
     authentication, as the RFC recommends; `client_auth="body"` sends them as form fields.
@@ -294,7 +297,7 @@ class OAuth2ClientCredentials(_OAuth2):
 
 
 class OAuth2RefreshToken(_OAuth2):
-    """The OAuth2 refresh-token grant (RFC 6749 §6): a stored refresh token buys access tokens.
+    """The OAuth2 refresh-token grant (RFC 6749, section 6): a stored refresh token buys access tokens.
 
     A token answer that carries a new refresh token replaces the old one for the rest of the run.
     """

@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 BACKOFF = 0.5
 #: Longest wait a Retry-After header may ask for, in seconds (longer asks are capped).
 MAX_RETRY_AFTER = 120.0
-#: Methods that change nothing when sent twice (RFC 9110 §9.2.2).
+#: Methods that change nothing when sent twice (RFC 9110, section 9.2.2).
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 #: Answers after which any request is tried again: the API did not process it.
 NOT_PROCESSED = frozenset({429, 503})
