@@ -6,10 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.bake import TEMPLATE
+from tests.bake import RUNTIME_PACKAGE, TEMPLATE
 
 BIN = Path(sys.executable).parent
-OWN_CODE = ["hooks", "tests", "benchmarks", "run-tests.py", ".ci/lock.py", ".ci/questions.py"]
+OWN_CODE = [
+    "hooks",
+    "tests",
+    "benchmarks",
+    "run-tests.py",
+    ".ci/lock.py",
+    ".ci/questions.py",
+    ".ci/release.py",
+]
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -25,4 +33,23 @@ def test_template_code_is_ruff_clean_and_formatted() -> None:
 
 def test_template_code_type_checks() -> None:
     typed = run(sys.executable, "-m", "mypy", "--no-incremental")
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+
+
+def test_the_runtime_package_is_ruff_clean_and_strictly_typed() -> None:
+    """vendor/cde-runtime is checked here, where it is made, by its own pyproject settings."""
+    package = str(RUNTIME_PACKAGE)
+    for command in (
+        [str(BIN / "ruff"), "check", "--no-cache", package],
+        [str(BIN / "ruff"), "format", "--check", "--no-cache", package],
+    ):
+        result = run(*command)
+        assert result.returncode == 0, result.stdout + result.stderr
+    typed = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        cwd=RUNTIME_PACKAGE,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert typed.returncode == 0, typed.stdout + typed.stderr

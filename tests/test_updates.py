@@ -286,7 +286,7 @@ def assert_migrated(project: Path) -> None:
     assert_author_edits_kept(project)
     assert "REGION" in (project / "docs" / "dev-portal.md").read_text(encoding="utf-8")
     # The author's test, and the test proving the added option reached code and docs alike.
-    assert_healthy(project, str(AUTHOR_TEST), "tests/runtime/test_describe.py")
+    assert_healthy(project, "tests", "-k", "dev_portal_page or products_are_tagged")
 
 
 def test_copier_update_moves_a_first_round_repo_to_the_new_layout(
@@ -707,3 +707,160 @@ def test_the_weekly_check_clones_a_source_recorded_as_a_shortcut(
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Up to date with template release v0.3.0" in checked.stdout
+
+
+# --- migration from the cde_runtime/ layout (v0.2.0 -> v0.3.0): the runtime becomes a package --
+
+# A connector whose author rewrote the data source, the channel and the tests by hand.
+REWRITTEN = {
+    "connector/modes/data_source.py": '''"""Acme's catalogue, written by hand."""
+
+from __future__ import annotations
+
+import logging
+
+from cde_runtime import SUCCESS, ContainerApi, Progress, RunFailed
+
+from connector.settings import DataSourceSettings
+
+log = logging.getLogger(__name__)
+
+CATALOGUE = [{"id": "a1", "title": "Anvil"}, {"id": "a2", "title": "Rocket"}]
+
+
+def to_platform_product(product: dict[str, str]) -> dict[str, str]:
+    return {**product, "source": "acme"}
+
+
+def run(settings: DataSourceSettings, api: ContainerApi) -> None:
+    progress = Progress(log, "products")
+    with api.writer("output") as output:
+        output.write_many(to_platform_product(product) for product in CATALOGUE)
+        progress.add(len(CATALOGUE))
+    if output.rows_written != progress.count:
+        raise RunFailed("Acme's catalogue did not reach the platform whole.")
+    log.log(SUCCESS, "Imported %s", progress.summary())
+''',
+    "connector/channel.py": '''"""Acme Marketplace's bulk API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cde_runtime import ChannelClient, Result
+
+CHANNEL_BATCH_SIZE = 50
+CHANNEL_CONCURRENCY = 2
+
+
+class Channel(ChannelClient):
+    def upsert(self, products: Sequence[dict[str, Any]]) -> list[Result]:
+        payload = self.post_json("/products", {"products": list(products)})
+        answers = {str(item["id"]): item for item in payload["results"]}
+        return [
+            Result(p["id"], ok=answers[str(p["id"])]["status"] == "ok") for p in products
+        ]
+
+    def delete(self, ids: Sequence[Any]) -> list[Result]:
+        return [Result(i, ok=True) for i in ids]
+''',
+    "tests/test_data_source.py": '''"""Our data source, end to end (0.2.0 layout)."""
+
+from emulator.testing import ConnectorRunner, EmulatorFactory
+
+
+def test_the_catalogue_is_imported(
+    emulator: EmulatorFactory, run_connector: ConnectorRunner
+) -> None:
+    emu = emulator()
+    result = run_connector("data-source", emu, env={"NAME": "x"})
+    assert result.returncode == 0, result.stderr
+    assert [row["source"] for row in emu.output_rows("output")] == ["acme", "acme"]
+''',
+}
+ROOT_LAYOUT = ("cde_runtime", "emulator", "tests/runtime")
+
+
+def rewrite_by_hand(project: Path) -> None:
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "Generated")
+    for path, text in REWRITTEN.items():
+        (project / path).write_text(text, encoding="utf-8")
+    commit_all(project, "Our own connector")
+
+
+def keep_the_authors_side(project: Path) -> list[str]:
+    """Resolve every conflict the update left as the author would: keep their own version."""
+    resolved = []
+    for path, text in REWRITTEN.items():
+        if "<<<<<<<" in (project / path).read_text(encoding="utf-8"):
+            (project / path).write_text(text, encoding="utf-8")
+            resolved.append(path)
+        (project / f"{path}.rej").unlink(missing_ok=True)
+    return resolved
+
+
+def assert_moved_to_the_package(project: Path) -> None:
+    for old in ROOT_LAYOUT:
+        assert not (project / old).exists(), f"{old} survived the move to vendor/cde-runtime"
+    assert (project / "vendor/cde-runtime/pyproject.toml").is_file()
+    # The author's code is theirs, and still imports the runtime the same way.
+    for path in ("connector/modes/data_source.py", "connector/channel.py"):
+        assert (project / path).read_text(encoding="utf-8") == REWRITTEN[path]
+    # Files the author did not edit carry no conflict.
+    check = leftovers_check(project)
+    assert check.returncode == 0, check.stdout
+    describe = run_in(project, "main.py", "describe")
+    assert describe.returncode == 0, describe.stderr[-2000:]
+    # The author's test still says `from emulator.testing import ...`: one line names the fix.
+    old_import = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
+    assert old_import.returncode != 0
+    assert "`emulator` moved into the runtime package" in old_import.stdout, old_import.stdout[
+        -3000:
+    ]
+    assert "`from cde_runtime.testing import ...` for `from emulator.testing" in old_import.stdout
+    test = project / "tests/test_data_source.py"
+    test.write_text(
+        test.read_text(encoding="utf-8").replace(
+            "from emulator.testing", "from cde_runtime.testing"
+        ),
+        encoding="utf-8",
+    )
+    # The author's test, and the runtime's checks on the rewritten connector.
+    checks = "catalogue or dev_portal_page or health_check or missing_required"
+    suite = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", "-k", checks)
+    assert suite.returncode == 0, suite.stdout[-4000:]
+    assert (
+        "test_the_catalogue_is_imported"
+        in run_in(
+            project, "-m", "pytest", "-q", "--co", "-p", "no:cacheprovider", "tests", "-k", checks
+        ).stdout
+    )
+
+
+def test_copier_update_moves_a_root_runtime_repo_into_the_package(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    project = copier_copy(template_repo, tmp_path / "project", "v0.2.0", mode_export=True)
+    assert (project / "cde_runtime" / "cli.py").is_file()
+    rewrite_by_hand(project)
+
+    copier_update(project, "v0.3.0")
+
+    assert "_commit: v0.3.0" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    # Only the author's rewritten files may conflict; the author keeps their side.
+    assert set(keep_the_authors_side(project)) <= set(REWRITTEN)
+    assert_moved_to_the_package(project)
+
+
+def test_cruft_update_moves_a_root_runtime_repo_into_the_package(
+    tmp_path: Path, template_repo: Path
+) -> None:
+    project = cruft_create(template_repo, tmp_path / "out", "v0.2.0", mode_export=True)
+    rewrite_by_hand(project)
+
+    cruft_update(project, "v0.3.0")
+
+    assert set(keep_the_authors_side(project)) <= set(REWRITTEN)
+    assert_moved_to_the_package(project)

@@ -44,7 +44,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 SUFFIX = ".exe" if os.name == "nt" else ""
 PYTHON = BIN / f"python{SUFFIX}"
 UV = BIN / f"uv{SUFFIX}"
-# uv.lock's runtime part for the image, with hashes; tests/runtime/test_locks.py checks it agrees.
+# uv.lock's runtime part for the image, with hashes (`dev.py lock` writes both).
 EXPORT = [
     "export", "--frozen", "--no-dev", "--no-emit-project", "--no-emit-package", "cde-runtime",
     "--no-annotate", "--format", "requirements-txt", "--output-file", "requirements.txt",

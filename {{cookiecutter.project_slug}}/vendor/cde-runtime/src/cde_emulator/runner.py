@@ -16,11 +16,11 @@ import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from cde_emulator.faults import Fault
 from cde_emulator.server import Emulator
 from cde_emulator.state import format_summary
-
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -36,26 +36,33 @@ def find_project_root(start: Path | None = None) -> Path:
     return here
 
 
+#: The project the runner works on; the functions below default to it (`root=None`).
 PROJECT_ROOT = find_project_root()
 API_URL_VARIABLE = "CONTAINER_API_URL"
 
 
-def sample_data_dir(mode: str, root: Path = PROJECT_ROOT) -> Path | None:
+def sample_data_dir(mode: str, root: Path | None = None) -> Path | None:
     """`sample_data/<mode_with_underscores>/`, or None for a mode that reads no input."""
-    folder = root / "sample_data" / mode.replace("-", "_")
+    folder = (root or PROJECT_ROOT) / "sample_data" / mode.replace("-", "_")
     return folder if folder.is_dir() else None
 
 
-def default_out_dir(mode: str, root: Path = PROJECT_ROOT) -> Path:
+def default_out_dir(mode: str, root: Path | None = None) -> Path:
     """`.emulator-out/<mode>/` (git-ignored); `serve` for the standalone emulator."""
-    return root / ".emulator-out" / mode
+    return (root or PROJECT_ROOT) / ".emulator-out" / mode
+
+
+def project_modes() -> Mapping[str, Any]:
+    """The modes main.py hands to the runtime (name -> cde_runtime Mode)."""
+    # Imported here: serving (`python -m cde_emulator`) needs nothing but the standard library.
+    from cde_runtime.project import load_modes
+
+    return load_modes(PROJECT_ROOT)
 
 
 def available_modes() -> list[str]:
     """The modes this connector ships (`python main.py --help` lists the same)."""
-    from connector.modes import MODES  # the connector's own registry
-
-    return list(MODES)
+    return list(project_modes())
 
 
 def reset_dir(path: Path) -> Path:
@@ -65,8 +72,9 @@ def reset_dir(path: Path) -> Path:
     return path
 
 
-def find_env_file(root: Path = PROJECT_ROOT, explicit: Path | None = None) -> Path | None:
+def find_env_file(root: Path | None = None, explicit: Path | None = None) -> Path | None:
     """The options file: the one given, else `.env`, else `.env.example`, else none."""
+    root = root or PROJECT_ROOT
     if explicit is not None:
         if not explicit.is_file():
             raise FileNotFoundError(f"env file not found: {explicit}")
@@ -107,16 +115,14 @@ def load_options(env_file: Path | None, api_url: str) -> dict[str, str]:
 
 def takes_arguments() -> bool:
     """Whether this connector reads options as `--NAME value` (its portal execution mode)."""
-    from connector.settings import EXECUTION_MODE  # the connector's own declaration
-
-    return EXECUTION_MODE == "command_line_arguments"
+    modes = list(project_modes().values())
+    return bool(modes) and modes[0].settings.execution_mode == "command_line_arguments"
 
 
 def declared_options(mode: str) -> set[str]:
     """The option names the mode declares (empty for a mode the connector does not have)."""
-    from connector.modes import MODES  # the connector's own registry
-
-    return {option.name for option in MODES[mode].settings.options()} if mode in MODES else set()
+    modes = project_modes()
+    return {option.name for option in modes[mode].settings.options()} if mode in modes else set()
 
 
 def connector_arguments(options: Mapping[str, str], declared: Collection[str]) -> list[str]:
@@ -163,11 +169,12 @@ def run(
     feed: Path | None = None,
     feed_page_size: int = 100,
     feed_latency: float = 0.0,
-    root: Path = PROJECT_ROOT,
+    root: Path | None = None,
     old_api: bool = False,
     max_body_bytes: int | None = None,
 ) -> int:
     """Run the connector once against a fresh emulator; returns the connector's exit code."""
+    root = root or PROJECT_ROOT
     options_file = find_env_file(root, env_file)
     out = reset_dir(out_dir or default_out_dir(mode, root))
     with tempfile.TemporaryDirectory(prefix="emulator-empty-") as empty:

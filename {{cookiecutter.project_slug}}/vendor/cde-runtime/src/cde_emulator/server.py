@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
+from cde_emulator import channel_stand_in as channel
 from cde_emulator import routes
 from cde_emulator.faults import BODILESS, Fault, FaultPlan
 from cde_emulator.feed import Feed
@@ -30,9 +31,6 @@ from cde_emulator.feed import handle as answer_feed
 from cde_emulator.routes import Request, Response, json_response
 from cde_emulator.rows import encode
 from cde_emulator.state import RunState
-
-
-from cde_emulator import channel_stand_in as channel
 
 MALFORMED_BODY = b"<html><body>502 Bad Gateway (injected malformed response)</body></html>"
 #: How long a `timeout` fault holds a connection at most when the client never gives up.

@@ -6,7 +6,8 @@ portal's setup wizard with the values to enter. Everything comes from `connector
 
 `python main.py describe --write docs/dev-portal.md` puts the same text into the page, between
 its BEGIN/END markers; the prose around them stays as you wrote it.
-tests/runtime/test_describe.py fails when the page is stale.
+The runtime's check `test_the_dev_portal_page_is_what_describe_write_makes_of_it` fails when
+the page is stale.
 """
 
 from __future__ import annotations

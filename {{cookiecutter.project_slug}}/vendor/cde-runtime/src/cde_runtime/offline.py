@@ -78,8 +78,8 @@ def _connect_ex(self: socket.socket, address: Any) -> int:
 def guard() -> None:
     """Refuse names and addresses beyond this machine in this process (idempotent)."""
     socket.getaddrinfo = _getaddrinfo
-    socket.socket.connect = _connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = _connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign,assignment]
 
 
 def guard_if_asked() -> None:

@@ -297,7 +297,8 @@ class OAuth2ClientCredentials(_OAuth2):
 
 
 class OAuth2RefreshToken(_OAuth2):
-    """The OAuth2 refresh-token grant (RFC 6749, section 6): a stored refresh token buys access tokens.
+    """The OAuth2 refresh-token grant (RFC 6749, section 6): a stored refresh token buys access
+    tokens.
 
     A token answer that carries a new refresh token replaces the old one for the rest of the run.
     """

@@ -13,11 +13,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import dev
 import pytest
 
-import dev
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.runtime.conftest import PROJECT_ROOT
 
 
 def requirement_lines(text: str) -> list[str]:
@@ -30,7 +29,7 @@ def test_requirements_txt_is_the_export_of_uv_lock(tmp_path: Path) -> None:
     exported = tmp_path / "requirements.txt"
     output = dev.EXPORT.index("--output-file") + 1
     command = [str(uv), "--quiet", *dev.EXPORT[:output], str(exported), *dev.EXPORT[output + 1 :]]
-    subprocess.run(command, cwd=PROJECT_ROOT, check=True, timeout=60)  # noqa: S603
+    subprocess.run(command, cwd=PROJECT_ROOT, check=True, timeout=60)
     committed = (PROJECT_ROOT / "requirements.txt").read_text(encoding="utf-8")
     assert requirement_lines(committed) == requirement_lines(exported.read_text()), (
         "requirements.txt does not match uv.lock: run `python3 dev.py lock` and commit both."

@@ -9,9 +9,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 import dev
+import pytest
 
 PROJECT_ROOT = Path(dev.__file__).resolve().parent
 
@@ -108,7 +107,7 @@ sys.exit(dev.call(sys.executable, "-c", sys.argv[1]))
 
 @pytest.mark.skipif(os.name == "nt", reason="Ctrl-C is a POSIX process-group signal here")
 def test_ctrl_c_lets_the_program_finish_its_own_way() -> None:
-    driver = subprocess.Popen(  # noqa: S603 - this interpreter, fixed code
+    driver = subprocess.Popen(
         [sys.executable, "-c", DRIVER, SLOW_TO_STOP],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,

@@ -11,12 +11,14 @@ import httpx
 import pytest
 from cde_emulator import Emulator, Fault
 from cde_emulator.channel_stand_in import rejected_by_rate
-from cde_runtime.testing import PROJECT_ROOT, EmulatorFactory
+from cde_runtime.testing import EmulatorFactory
+
+from tests.runtime.conftest import PROJECT_ROOT
 
 Connect = Callable[[Emulator], httpx.Client]
 # One TLS context for every client: httpx builds a new one per client otherwise (~0.25 s each).
 TLS = ssl.create_default_context()
-EXPORT_SAMPLES = [PROJECT_ROOT / "sample_data" / name for name in [{% if cookiecutter.mode_export %}"export"{% if cookiecutter.mode_export_delta %}, {% endif %}{% endif %}{% if cookiecutter.mode_export_delta %}"export_delta"{% endif %}]]
+EXPORT_SAMPLES = [PROJECT_ROOT / "sample_data" / name for name in ["export", "export_delta"]]
 
 
 @pytest.fixture

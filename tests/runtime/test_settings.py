@@ -11,11 +11,10 @@ from typing import Annotated, ClassVar, Literal
 import pytest
 from cde_runtime.cli import settings_error_message
 from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
-from pydantic import BeforeValidator, SecretStr, ValidationError
-from pydantic_settings import NoDecode
-
 from connector.modes import MODES
 from connector.settings import EXECUTION_MODE
+from pydantic import BeforeValidator, SecretStr, ValidationError
+from pydantic_settings import NoDecode
 
 
 class EnvSettings(ConnectorSettings):
@@ -104,7 +103,7 @@ def test_select_multiple_accepts_a_json_array_or_a_comma_list(
 def test_a_password_is_a_secret_that_never_shows_in_repr(
     settings: type[EnvSettings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loaded = load(settings, monkeypatch, NAME="x", API_TOKEN="tok-9f8e7d")  # noqa: S106
+    loaded = load(settings, monkeypatch, NAME="x", API_TOKEN="tok-9f8e7d")
     assert loaded.token.get_secret_value() == "tok-9f8e7d"
     assert "tok-9f8e7d" not in repr(loaded)
     assert loaded.secret_values() == ["tok-9f8e7d"]

@@ -108,7 +108,7 @@ def test_the_stream_wrapper_masks_a_secret_written_in_pieces() -> None:
 
 
 def test_a_traceback_through_the_log_filter_is_masked() -> None:
-    secret = "tb-secret-0x42"  # noqa: S105 - the value the test makes sure never leaks
+    secret = "tb-secret-0x42"
     try:
         raise RuntimeError(f"connect failed for {secret!r}")
     except RuntimeError:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from cde_runtime.describe import BEGIN, END, OPTION_HEADER, WRITE_COMMAND, cell, updated_page
 from cde_runtime.describe import render as render_modes
-
 from connector.modes import MODES
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.runtime.conftest import PROJECT_ROOT
+
 DOCS = PROJECT_ROOT / "docs" / "dev-portal.md"
 MODE_HEADING = re.compile(r"^## Mode `([a-z-]+)`$")
 
@@ -100,7 +100,7 @@ def test_the_page_is_what_describe_write_makes_of_it() -> None:
 
 
 def describe(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our interpreter running our main.py
+    return subprocess.run(
         [sys.executable, "main.py", "describe", *arguments],
         cwd=PROJECT_ROOT,
         capture_output=True,

@@ -19,7 +19,7 @@ from cde_runtime.logs import (
 )
 from cde_runtime.testing import EmulatorFactory, closed_port_url
 
-SECRET = "tok-5ecr3t-value"  # noqa: S105 - the value the tests make sure never leaks
+SECRET = "tok-5ecr3t-value"
 
 log = logging.getLogger("tests.logs")
 

@@ -1,9 +1,3 @@
-{%- set ns = namespace(required=false) %}
-{%- for mode in ["data_source", "data_service", "export", "export_delta"] if cookiecutter["mode_" ~ mode] %}
-{%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec and spec.get("required") %}
-{%- set ns.required = true %}
-{%- endfor %}
-{%- endfor -%}
 """Specification of the command line: modes, health check, usage errors and exit codes."""
 
 from __future__ import annotations
@@ -12,7 +6,6 @@ import time
 
 import pytest
 from cde_runtime.cli import main
-{%- if ns.required %}
 from cde_runtime.options import Option
 from cde_runtime.testing import (
     ConnectorRunner,
@@ -21,7 +14,6 @@ from cde_runtime.testing import (
     pass_options,
     valid_value,
 )
-
 from connector.modes import MODES
 from connector.settings import EXECUTION_MODE
 
@@ -32,11 +24,6 @@ REQUIRED = [
     for option in mode.settings.options()
     if option.required
 ]
-{%- else %}
-from cde_runtime.testing import ConnectorRunner, EmulatorFactory, closed_port_url
-
-from connector.modes import MODES
-{%- endif %}
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -69,28 +56,12 @@ def test_a_mode_this_connector_does_not_have_is_a_usage_error_listing_the_modes(
     assert "invalid choice" in result.stderr
     for available in MODES:
         assert available in result.stderr
-{%- if cookiecutter.execution_mode == "command_line_arguments" %}
-
-
-def test_an_unknown_option_argument_is_named_and_ignored(run_connector: ConnectorRunner) -> None:
-    # Options come as arguments here: one the code does not declare yet must not fail the run.
-    result = run_connector(
-        next(iter(MODES)),
-        closed_port_url(),
-        args=["--no-such-option=1"],
-        env={"CONTAINER_API_MAX_ATTEMPTS": "1"},
-    )
-    assert result.returncode == 1  # no Container API here, but not a usage error (2)
-    assert "--no-such-option" in result.stderr
-    assert "usage:" not in result.stderr
-{%- else %}
 
 
 def test_an_unknown_argument_is_a_usage_error(run_connector: ConnectorRunner) -> None:
     result = run_connector(next(iter(MODES)), closed_port_url(), args=["--no-such-option=1"])
     assert result.returncode == 2
     assert "--no-such-option" in result.stderr
-{%- endif %}
 
 
 def test_no_mode_at_all_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,7 +80,6 @@ def test_describe_prints_the_dev_portal_setup(run_connector: ConnectorRunner) ->
     result = run_connector("describe", closed_port_url())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
-{%- if ns.required %}
 
 
 @pytest.mark.parametrize(("mode", "missing"), REQUIRED, ids=[f"{m}-{o.name}" for m, o in REQUIRED])
@@ -138,4 +108,3 @@ def test_a_configuration_error_without_container_api_still_exits_1_with_one_line
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
     assert missing.name in result.stderr
-{%- endif %}

@@ -1,12 +1,3 @@
-{#- Export modes whose example code has no URL option to send to use a placeholder constant. -#}
-{%- set placeholder = [] %}
-{%- for mode in ["export", "export_delta"] if cookiecutter["mode_" ~ mode] %}
-{%- set urls = [] %}
-{%- for name, spec in cookiecutter[mode ~ "_options"].items() if spec is mapping and not spec.get("choices") and spec.get("type", "input") in ["input", "textarea"] and (name | upper | replace("-", "_")).endswith("URL") %}{% set _ = urls.append(name) %}{% endfor %}
-{%- if not urls %}{% set _ = placeholder.append(mode | replace("_", "-")) %}{% endif %}
-{%- endfor %}
-{%- set chosen = [cookiecutter.mode_data_source, cookiecutter.mode_data_service, cookiecutter.mode_export, cookiecutter.mode_export_delta] | select | list %}
-{%- set runnable = (chosen | length) > 0 -%}
 """The local Container API behaves as docs/container-api.md says (strict where it is silent)."""
 
 from __future__ import annotations
@@ -28,11 +19,10 @@ import pytest
 from cde_emulator import Emulator, Fault, runner
 from cde_emulator.__main__ import main as emulator_main
 from cde_emulator.state import format_summary
-from cde_runtime.testing import PROJECT_ROOT, EmulatorFactory
-{%- if runnable %}
-
+from cde_runtime.testing import EmulatorFactory
 from connector.modes import MODES
-{%- endif %}
+
+from tests.runtime.conftest import PROJECT_ROOT
 
 PRODUCTS = [
     {"id": "1", "title": "Merino Sweater", "___internal_note": "restock"},
@@ -834,7 +824,6 @@ def test_the_emulator_url_wins_over_the_options() -> None:
 def test_run_returns_the_connector_exit_code(tmp_path: Path) -> None:
     # The connector, not the runner, knows its modes: an unknown one is its usage error (2).
     assert runner.run("no-such-mode", out_dir=tmp_path / "out") == 2
-{%- if cookiecutter.mode_data_service or cookiecutter.mode_export or cookiecutter.mode_export_delta %}
 
 
 # -- sample data -----------------------------------------------------------------------------------
@@ -848,23 +837,14 @@ def test_sample_files_are_string_rows_with_a_hidden_column(path: Path) -> None:
     assert len(rows) >= 10
     assert all(isinstance(v, str) for row in rows for v in row.values())
     assert all("___internal_note" in row for row in rows)
-{%- endif %}
-{%- if runnable %}
 
 
-#: Modes whose example handler sends to its CHANNEL_URL constant: no option names the channel.
-PLACEHOLDER_MODES: list[str] = {{ placeholder | tojson }}
+LOCAL_RUN_MODES = sorted(MODES)
 
 
-@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("mode", LOCAL_RUN_MODES)
 def test_the_readme_local_run_succeeds_for_every_mode(mode: str, tmp_path: Path) -> None:
     # `python -m cde_emulator run <mode>` with the bundled sample data and .env.example.
-    if mode in PLACEHOLDER_MODES:
-        pytest.skip(
-            f"{mode} sends to the CHANNEL_URL constant of its handler (no ...URL option is "
-            "declared): declare a CHANNEL_URL option, or point the constant at a local stand-in"
-        )
     out = tmp_path / "out"
     assert runner.run(mode, out_dir=out, env_file=PROJECT_ROOT / ".env.example") == 0
     assert (out / "logs.jsonl").read_text(encoding="utf-8")
-{%- endif %}

@@ -1,8 +1,9 @@
-"""A pytest plugin: a local Container API per test, and a way to run the connector against it.
+"""Fixtures and helpers of the pytest plugin: a local Container API per test, and a way to run
+the connector against it.
 
-tests/conftest.py loads it (`pytest_plugins = ["cde_runtime.testing"]`), so every test can take the
-`emulator` and `run_connector` fixtures and import the helpers below. End-to-end tests read
-like this::
+The plugin (cde_runtime.testing) is loaded by its entry point wherever the runtime is installed,
+so every test can take the `emulator` and `run_connector` fixtures and import the helpers below.
+End-to-end tests read like this::
 
     def test_export_writes_feedback_for_rejected_products(emulator, run_connector):
         emu = emulator(input=[{"id": "1", "title": ""}])
@@ -13,7 +14,6 @@ like this::
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import socket
@@ -27,51 +27,36 @@ from typing import Any
 import pytest
 
 from cde_emulator import Emulator, Fault
-from cde_emulator.fake_api import Answer, Call, FakeApi
+from cde_emulator.fake_api import FakeApi
 from cde_emulator.runner import find_project_root
-from cde_runtime import offline
+from cde_runtime.mode import Mode
+from cde_runtime.project import load_modes
 
 #: The connector project the tests run (pytest runs from its root).
 PROJECT_ROOT = find_project_root()
 STREAMS = ("input", "new", "modified", "unchanged", "deleted")
-__all__ = [
-    "PROJECT_ROOT",
-    "Answer",
-    "Call",
-    "ConnectorRunner",
-    "EmulatorFactory",
-    "FakeApi",
-    "FakeApiFactory",
-    "LocalRun",
-    "LocalRunFactory",
-    "closed_port_url",
-    "declared_option_names",
-    "local_run",
-    "pass_options",
-    "required_values",
-    "valid_value",
-]
 
 EmulatorFactory = Callable[..., Emulator]
 FakeApiFactory = Callable[..., FakeApi]
 ConnectorRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
+def project_modes() -> Mapping[str, Mode[Any]]:
+    """The modes of the project under test, as its main.py hands them to the runtime."""
+    return load_modes(PROJECT_ROOT)
+
+
 def declared_option_names() -> set[str]:
     """Every option name the connector declares, so the developer's shell cannot leak into tests."""
-    try:
-        # Imported by name so type checkers do not follow it: outside a generated project
-        # settings.py is still a Jinja template.
-        settings = importlib.import_module("connector.settings")
-        from cde_runtime.options import ConnectorSettings
-    except (ImportError, SyntaxError):
-        return set()
     return {
-        declared.name
-        for value in vars(settings).values()
-        if isinstance(value, type) and issubclass(value, ConnectorSettings)
-        for declared in value.options()
+        declared.name for mode in project_modes().values() for declared in mode.settings.options()
     }
+
+
+def project_execution_mode() -> str:
+    """How the project's modes read their options (one execution mode per connector)."""
+    modes = list(project_modes().values())
+    return str(modes[0].settings.execution_mode) if modes else "environment_variables"
 
 
 def closed_port_url() -> str:
@@ -104,8 +89,7 @@ def pass_options(
     options: Mapping[str, str], env: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """run_connector keyword arguments: `env` plus the options, as this connector reads them."""
-    execution_mode = importlib.import_module("connector.settings").EXECUTION_MODE
-    if execution_mode == "command_line_arguments":
+    if project_execution_mode() == "command_line_arguments":
         return {"env": dict(env or {}), "args": [f"--{k}={v}" for k, v in options.items()]}
     return {"env": {**(env or {}), **options}}
 
@@ -202,13 +186,6 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
     yield start
     for emu in started:
         emu.stop()
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """No test resolves a name or connects beyond this machine, in this process or in the
-    connector processes it starts (cde_runtime/offline.py)."""
-    offline.guard()
-    os.environ[offline.VARIABLE] = "1"
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.runtime.conftest import PROJECT_ROOT
+
 API_DOC = PROJECT_ROOT / "docs" / "container-api.md"
 SKIPPED = {".git", ".venv", "venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".emulator-out"}
 SUFFIXES = {".py", ".md", ".json", ".toml", ".yaml", ".yml", ".txt", ".example", ""}

@@ -51,7 +51,7 @@ file) rather than editing this one, so template updates apply cleanly.
 
 Cells run in this process (`cli.main`, the same entry point as `python main.py`) to stay fast;
 `test_a_subprocess_run_matches_the_in_process_run` proves both give the same result.
-Run only the matrix: `pytest tests/runtime/test_fault_matrix.py` (`-k timeout`, `-k "429"`, ...).
+Run only the matrix: `pytest tests -k fault_matrix` (`-k timeout`, `-k "429"`, ...).
 """
 
 from __future__ import annotations
@@ -70,20 +70,21 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
+
 from cde_emulator import Emulator, Fault
 from cde_runtime import channel_client, cli, fetching, redaction
 from cde_runtime.channel_client import MAX_REJECTED_SHARE
 from cde_runtime.mode import Mode
-from cde_runtime.testing import (
+from cde_runtime.testing.fixtures import (
     PROJECT_ROOT,
     LocalRun,
     LocalRunFactory,
     declared_option_names,
     pass_options,
+    project_modes,
 )
 
-from connector import settings as connector_settings
-from connector.modes import MODES
+MODES = project_modes()
 
 # -- the matrix --------------------------------------------------------------------------------
 
@@ -177,9 +178,11 @@ RUNTIME = {
     "CONTAINER_API_BACKOFF": "0",
     "LOG_LEVEL": "info",
 }
-DELTA_KEY: str = getattr(connector_settings, "DELTA_KEY", "id")
-FEEDBACK_FILE: bool = getattr(connector_settings, "FEEDBACK_FILE", False)
-FEEDBACK_SUCCESSES: bool = getattr(connector_settings, "FEEDBACK_SUCCESSES", False)
+# The export settings' module holds these constants (connector/settings.py).
+_settings = [sys.modules[mode.settings.__module__] for mode in MODES.values()]
+DELTA_KEY: str = next((m.DELTA_KEY for m in _settings if hasattr(m, "DELTA_KEY")), "id")
+FEEDBACK_FILE: bool = any(getattr(m, "FEEDBACK_FILE", False) for m in _settings)
+FEEDBACK_SUCCESSES: bool = any(getattr(m, "FEEDBACK_SUCCESSES", False) for m in _settings)
 
 
 def products(prefix: str, count: int, untitled: int = 0) -> list[dict[str, str]]:
@@ -468,7 +471,7 @@ def baseline(
 
 @dataclass
 class Tally:
-    """The cells run in this session, for the summary line (tests/runtime/conftest.py)."""
+    """The cells run in this session, for the summary line (the plugin writes it at the end)."""
 
     cases: int = 0
     failed: int = 0

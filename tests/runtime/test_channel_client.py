@@ -77,7 +77,7 @@ def test_feedback_of_delivered_products_is_written_whatever_ends_the_run(
 def test_a_token_the_channel_echoes_is_masked_in_the_feedback_file(
     emulator: EmulatorFactory,
 ) -> None:
-    token = "tok-echo-5ecret"  # noqa: S105 - the value that must not reach the feedback file
+    token = "tok-echo-5ecret"
     emu = emulator(input=[])
     with (
         redaction.using([token]),

@@ -27,7 +27,7 @@ from pydantic import SecretStr
 
 from tests.runtime.test_redaction import SECRET_CHARS
 
-SECRET = "canary-Pa55'w\"0rd%41"  # noqa: S105 - the value these tests make sure never leaks
+SECRET = "canary-Pa55'w\"0rd%41"
 
 log = logging.getLogger("tests.run")
 Handler = Callable[[Any, ContainerApi], None]

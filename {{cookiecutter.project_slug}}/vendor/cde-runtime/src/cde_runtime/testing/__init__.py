@@ -1,0 +1,132 @@
+"""The runtime's pytest plugin: fixtures for your tests, and the checks every connector must pass.
+
+pytest loads it through the package's `pytest11` entry point wherever the runtime is installed
+(nothing to list in conftest.py). It gives:
+
+- fixtures: `emulator` (a local Container API per test), `run_connector` (`python main.py` against
+  it), `fake_api` (a fake third-party API on a local port), `local_run_for` (the option values
+  of a local run; override it in tests/conftest.py);
+- helpers to import: `pass_options`, `required_values`, `closed_port_url`, `LocalRun`, ...;
+- the project checks, collected next to tests/conftest.py when pytest runs the whole `tests/`
+  folder: every mode's health check, the Dev-portal page against `describe`, a local run of
+  every mode, and the fault matrix (cde_runtime/testing/fault_matrix.py). They read the modes
+  main.py hands to the runtime, so they follow your code. `pytest -p no:cde_runtime.testing`
+  turns the plugin off.
+- a network guard: no test, and no connector process a test starts, resolves a name or connects
+  beyond 127.0.0.1 (cde_runtime/offline.py); a test that would gets a one-line error naming the
+  host and the fix.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from cde_emulator.fake_api import Answer, Call, FakeApi
+from cde_runtime import offline
+from cde_runtime.testing import moved
+from cde_runtime.testing.fixtures import (
+    PROJECT_ROOT,
+    STREAMS,
+    ConnectorRunner,
+    EmulatorFactory,
+    FakeApiFactory,
+    LocalRun,
+    LocalRunFactory,
+    closed_port_url,
+    declared_option_names,
+    emulator,
+    fake_api,
+    local_run,
+    local_run_for,
+    pass_options,
+    project_modes,
+    required_values,
+    run_connector,
+    valid_value,
+)
+
+__all__ = [
+    "PROJECT_ROOT",
+    "STREAMS",
+    "Answer",
+    "Call",
+    "ConnectorRunner",
+    "EmulatorFactory",
+    "FakeApi",
+    "FakeApiFactory",
+    "LocalRun",
+    "LocalRunFactory",
+    "closed_port_url",
+    "declared_option_names",
+    "emulator",
+    "fake_api",
+    "local_run",
+    "local_run_for",
+    "pass_options",
+    "project_modes",
+    "required_values",
+    "run_connector",
+    "valid_value",
+]
+
+#: The modules of project checks, collected as `cde-runtime/<name>` beside the project's tests.
+CHECKS = ("cde_runtime.testing.checks", "cde_runtime.testing.fault_matrix")
+
+
+class RuntimeChecks(pytest.Module):
+    """A module of the runtime's checks, run as if it were one of the project's test files."""
+
+    module_name: str = ""
+
+    def _getobj(self) -> ModuleType:
+        return importlib.import_module(self.module_name)
+
+
+# At import, before pytest reads conftest.py: a pre-0.3.0 import (`emulator.testing`, also in
+# `pytest_plugins`) fails naming its new place instead of "No module named 'emulator'".
+moved.install()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cde_runtime: a check the runtime runs on every connector")
+    # No test resolves a name or connects beyond this machine, in this process or in the
+    # connector processes it starts (they inherit the variable: cde_runtime/offline.py).
+    offline.guard()
+    os.environ[offline.VARIABLE] = "1"
+
+
+class ProjectChecks(pytest.File):
+    """The runtime's check modules, collected once per run beside tests/conftest.py."""
+
+    def collect(self) -> list[pytest.Module]:
+        checks: list[pytest.Module] = []
+        for name in CHECKS:
+            module = importlib.import_module(name)
+            check = RuntimeChecks.from_parent(
+                self,
+                path=Path(str(module.__file__)),
+                nodeid=f"cde-runtime/{name.rsplit('.', 1)[-1]}.py",
+            )
+            check.module_name = name
+            checks.append(check)
+        return checks
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ProjectChecks | None:
+    root = parent.config.rootpath
+    if file_path != root / "tests" / "conftest.py" or not (root / "main.py").is_file():
+        return None
+    return ProjectChecks.from_parent(parent, path=file_path, nodeid="cde-runtime")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    matrix = sys.modules.get("cde_runtime.testing.fault_matrix")  # collected only in a project
+    tally = getattr(matrix, "TALLY", None)
+    if tally is not None and tally.cases:  # not under xdist: the workers hold the tallies
+        terminalreporter.write_line(tally.line())
