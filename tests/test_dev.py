@@ -51,7 +51,9 @@ def project(bake: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_uv_variables_meant_for_other_projects_do_not_break_setup(project: Path) -> None:
-    tested = dev(project, "test", "-q", "-p", "no:cacheprovider", "-k", "locks", **FOREIGN_UV)
+    tested = dev(
+        project, "test", "-q", "-p", "no:cacheprovider", "-k", "health_check", **FOREIGN_UV
+    )
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
     assert "Traceback" not in tested.stderr
     assert " passed" in tested.stdout
@@ -60,10 +62,10 @@ def test_uv_variables_meant_for_other_projects_do_not_break_setup(project: Path)
 
 
 def test_dev_py_test_runs_on_every_core_unless_told_otherwise(project: Path) -> None:
-    parallel = dev(project, "test", "-p", "no:cacheprovider", "-k", "locks")
+    parallel = dev(project, "test", "-p", "no:cacheprovider", "-k", "health_check")
     assert parallel.returncode == 0, parallel.stdout[-3000:]
     assert "bringing up nodes" in parallel.stdout or "workers" in parallel.stdout
-    serial = dev(project, "test", "-n", "0", "-p", "no:cacheprovider", "-k", "locks")
+    serial = dev(project, "test", "-n", "0", "-p", "no:cacheprovider", "-k", "health_check")
     assert serial.returncode == 0, serial.stdout[-3000:]
     assert "bringing up nodes" not in serial.stdout
     assert "workers" not in serial.stdout

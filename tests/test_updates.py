@@ -546,10 +546,11 @@ def test_generating_from_a_local_path_warns_that_updates_need_the_git_url(
 
 # --- the author's dependency meets the template's: pyproject.toml and uv.lock conflict ----------
 
-TEMPLATE_RANGE = ('"tenacity>=9,<10"', '"tenacity>=9.1,<10"')  # what the next release changes
+# What the next release changes (the locked pydantic-settings satisfies both ranges).
+TEMPLATE_RANGE = ('"pydantic-settings>=2.16,<3"', '"pydantic-settings>=2.16.1,<3"')
 LOCK_RANGE = (
-    '{ name = "tenacity", specifier = ">=9,<10" }',
-    '{ name = "tenacity", specifier = ">=9.1,<10" }',
+    '{ name = "pydantic-settings", specifier = ">=2.16,<3" }',
+    '{ name = "pydantic-settings", specifier = ">=2.16.1,<3" }',
 )
 AUTHOR_DEPENDENCY = '    "python-dotenv>=1",  # ours\n'
 UV_CACHE = Path.home() / ".cache" / "connector-template-tests" / "uv"
@@ -564,8 +565,12 @@ def dependency_releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     release(repo, "v1.0.0", "Working tree")
     project = repo / "{{cookiecutter.project_slug}}"
     replace_in(project / "pyproject.toml", *TEMPLATE_RANGE)
-    replace_in(project / "uv.lock", *LOCK_RANGE)  # the locked tenacity 9.2.1 satisfies it
-    release(repo, "v1.1.0", "tenacity>=9.1")
+    # The project's own entry is the last: the runtime package (cde-runtime) sorts before it.
+    lock = project / "uv.lock"
+    before, _, after = lock.read_text(encoding="utf-8").rpartition(LOCK_RANGE[0])
+    assert before, f"{LOCK_RANGE[0]} not in {lock}"
+    lock.write_text(before + LOCK_RANGE[1] + after, encoding="utf-8")
+    release(repo, "v1.1.0", "pydantic-settings>=2.16.1")
     return repo
 
 
@@ -580,8 +585,8 @@ def test_a_dependency_conflict_is_named_and_the_documented_recovery_ends_green(
     # The author adds a dependency next to the line the template changes, and re-locks.
     replace_in(
         project / "pyproject.toml",
-        '    "tenacity>=9,<10",\n',
-        '    "tenacity>=9,<10",\n' + AUTHOR_DEPENDENCY,
+        '    "pydantic-settings>=2.16,<3",\n',
+        '    "pydantic-settings>=2.16,<3",\n' + AUTHOR_DEPENDENCY,
     )
     env = {**os.environ, "UV_CACHE_DIR": str(UV_CACHE)}
     relocked = subprocess.run(
@@ -609,7 +614,7 @@ def test_a_dependency_conflict_is_named_and_the_documented_recovery_ends_green(
     # The recovery check-update names: both sides' lines in pyproject.toml ...
     resolved = re.sub(
         r"^<{7} .*?\n(.*?)^={7}\n(.*?)^>{7} .*?\n",
-        lambda conflict: '    "tenacity>=9.1,<10",\n' + AUTHOR_DEPENDENCY,
+        lambda conflict: '    "pydantic-settings>=2.16.1,<3",\n' + AUTHOR_DEPENDENCY,
         pyproject,
         flags=re.MULTILINE | re.DOTALL,
     )
@@ -687,7 +692,7 @@ def test_the_weekly_check_clones_a_source_recorded_as_a_shortcut(
     tmp_path: Path, template_repo: Path
 ) -> None:
     """`gh:` recorded in .cruft.json: the step clones the GitHub URL (a failure there says so)."""
-    project = cruft_create(template_repo, tmp_path / "out", "v0.3.0")
+    project = cruft_create(template_repo, tmp_path / "out", "v0.4.0")
     recorded = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
     recorded["template"] = "gh:acme/template.git"
     (project / ".cruft.json").write_text(json.dumps(recorded), encoding="utf-8")
@@ -706,7 +711,7 @@ def test_the_weekly_check_clones_a_source_recorded_as_a_shortcut(
         check=False,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "Up to date with template release v0.3.0" in checked.stdout
+    assert "Up to date with template release v0.4.0" in checked.stdout
 
 
 # --- migration from the cde_runtime/ layout (v0.2.0 -> v0.3.0): the runtime becomes a package --
