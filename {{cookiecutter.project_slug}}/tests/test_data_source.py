@@ -45,7 +45,13 @@ from connector.settings import DataSourceSettings
 # The example handler's sample feed, named here rather than imported: a suite whose handler was
 # replaced still collects (only the tests of the example then fail, each on its own).
 SAMPLE_FEED = PROJECT_ROOT / "connector" / "modes" / "data_source.jsonl"
-SAMPLE_IDS = [json.loads(line)["id"] for line in SAMPLE_FEED.read_text().splitlines() if line]
+
+
+def sample_ids() -> list[Any]:
+    """The sample feed's ids, read when a test needs them (not at import)."""
+    return [json.loads(line)["id"] for line in SAMPLE_FEED.read_text().splitlines() if line]
+
+
 REQUIRED = required_values(DataSourceSettings)
 {%- if uses_name %}
 REQUIRED["NAME"] = "Ada"
@@ -77,8 +83,8 @@ def test_data_source_imports_the_bundled_sample_feed(
     emu = emulator()
     result = run_connector("data-source", emu, **configure())
     assert result.returncode == 0, result.stderr
-    assert [row["id"] for row in emu.output_rows()] == SAMPLE_IDS
-    assert len(SAMPLE_IDS) == 25
+    assert [row["id"] for row in emu.output_rows()] == sample_ids()
+    assert len(sample_ids()) == 25
     final = emu.logs()[-1]
     assert final["level"] == "success"
     assert final["message"].startswith("Imported 25 products in ")

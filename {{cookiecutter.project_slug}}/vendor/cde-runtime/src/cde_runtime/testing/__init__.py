@@ -93,6 +93,61 @@ class RuntimeChecks(pytest.Module):
 moved.install()
 
 
+#: The ini setting (pyproject.toml, [tool.pytest.ini_options]) that opts a mode out of a check.
+OPT_OUT = "cde_runtime_opt_out"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        OPT_OUT,
+        'Runtime checks a mode is left out of, one a line: "<mode> <check>: <why>", e.g. '
+        '"export local_run: the marketplace has no stand-in yet" (<check> is part of the '
+        "check's name, as in -k)",
+        type="linelist",
+        default=[],
+    )
+
+
+def opt_outs(config: pytest.Config) -> list[tuple[str, str, str]]:
+    """The (mode, check, reason) entries of the cde_runtime_opt_out setting."""
+    entries = []
+    for line in config.getini(OPT_OUT):
+        where, _, reason = str(line).partition(":")
+        words = where.split()
+        if len(words) != 2 or not reason.strip():
+            raise pytest.UsageError(
+                f"{OPT_OUT} entry {line!r} is not '<mode> <check>: <why>', "
+                "e.g. 'export local_run: no stand-in for the marketplace yet'"
+            )
+        entries.append((words[0], words[1], reason.strip()))
+    return entries
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselect: an entry is checked against every check
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the checks a mode is opted out of, with the author's reason; an entry that matches
+    no check is an error (a renamed mode or check must not keep a check silently off)."""
+    entries = opt_outs(config)
+    used: set[tuple[str, str, str]] = set()
+    for item in items:
+        if not item.nodeid.startswith("cde-runtime/"):
+            continue
+        callspec = getattr(item, "callspec", None)
+        mode = callspec.params.get("mode") if callspec is not None else None
+        for entry in entries:
+            wanted, check, reason = entry
+            if mode == wanted and check in item.name:
+                used.add(entry)
+                item.add_marker(pytest.mark.skip(reason=f"opted out in {OPT_OUT}: {reason}"))
+    unused = [e for e in entries if e not in used]
+    if unused and any(item.nodeid.startswith("cde-runtime/") for item in items):
+        mode, check, _ = unused[0]
+        raise pytest.UsageError(
+            f"{OPT_OUT}: no runtime check of mode {mode!r} is named like {check!r}; "
+            "list the checks with `pytest tests --collect-only -q | grep cde-runtime`"
+        )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cde_runtime: a check the runtime runs on every connector")
     # No test resolves a name or connects beyond this machine, in this process or in the
