@@ -12,10 +12,13 @@ import atexit
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import cde_emulator.runner
+import cde_runtime.redaction
 import cde_runtime.testing.fixtures
+import pytest
 
 from tests.bake import MODES, bake_copier, mode_answers, working_copy
 
@@ -33,3 +36,11 @@ sys.path.insert(0, str(PROJECT_ROOT))
 sys.path.insert(0, str(PROJECT_ROOT / "vendor" / "cde-runtime" / "src"))
 cde_runtime.testing.fixtures.PROJECT_ROOT = PROJECT_ROOT
 cde_emulator.runner.PROJECT_ROOT = PROJECT_ROOT
+
+
+@pytest.fixture(autouse=True)
+def own_secrets() -> Iterator[None]:
+    """Each test starts with no registered secrets and leaves none behind: a client secret
+    "secret" one test registers must not mask the word in the next test's output."""
+    with cde_runtime.redaction.using():
+        yield

@@ -1,17 +1,23 @@
 {%- set options = cookiecutter.export_options -%}
-{#- The example code uses a default option only while it is declared with a type the code can use. -#}
-{%- set uses_channel_url = options.get("CHANNEL_URL") is mapping and options["CHANNEL_URL"].get("type", "input") in ["input", "textarea"] -%}
-{%- set uses_channel_token = options.get("CHANNEL_TOKEN") is mapping and options["CHANNEL_TOKEN"].get("type", "input") in ["password"] -%}
+{%- set text = ["input", "textarea"] -%}
+{#- The channel's URL and token options, as connector/modes/export.py picks them. -#}
+{%- set found = namespace(url="", token="") -%}
+{%- for name, spec in options.items() if spec is mapping and not spec.get("choices") -%}
+{%- if not found.url and spec.get("type", "input") in text and (name | upper | replace("-", "_")).endswith("URL") %}{% set found.url = name %}{% endif -%}
+{%- if not found.token and spec.get("type", "input") == "password" %}{% set found.token = name %}{% endif -%}
+{%- endfor -%}
+{%- if options.get("CHANNEL_URL") is mapping and options["CHANNEL_URL"].get("type", "input") in text %}{% set found.url = "CHANNEL_URL" %}{% endif -%}
+{%- if options.get("CHANNEL_TOKEN") is mapping and options["CHANNEL_TOKEN"].get("type", "input") == "password" %}{% set found.token = "CHANNEL_TOKEN" %}{% endif -%}
+{%- set uses_channel_url = found.url != "" -%}
+{%- set uses_channel_token = found.token != "" -%}
 """Specification of the export mode, run as the platform runs it: subprocess, emulator, channel."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from cde_emulator import Fault
-{%- if uses_channel_url %}
-from cde_runtime.channel_client import MAX_REJECTED_SHARE
-{%- endif %}
+from cde_emulator import {% if uses_channel_url %}Emulator, {% endif %}Fault
 from cde_runtime.testing import (
     ConnectorRunner,
     EmulatorFactory,
@@ -21,7 +27,6 @@ from cde_runtime.testing import (
 )
 
 {% if uses_channel_url -%}
-from connector.channel import CHANNEL_BATCH_SIZE
 from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 {%- else -%}
 from connector.settings import ExportSettings
@@ -32,8 +37,27 @@ PRODUCTS = [{"id": f"P{n}", "title": f"Product {n}", "price": "9.99"} for n in r
 REQUIRED = required_values(ExportSettings)
 
 
-def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
-    return pass_options({**REQUIRED, **options}, env)
+def configure(
+    options: Mapping[str, str] | None = None, *, env: dict[str, str] | None = None, **named: str
+) -> dict[str, Any]:
+    """run_connector arguments: the required options, with `options` and `named` on top."""
+    return pass_options({**REQUIRED, **(options or {}), **named}, env)
+
+{%- if uses_channel_url %}
+
+
+#: The option holding the channel's URL (connector/modes/export.py sends to it).
+CHANNEL = {{ found.url | tojson }}
+{%- if uses_channel_token %}
+#: The option holding the channel's token.
+TOKEN = {{ found.token | tojson }}  # noqa: S105 - an option name, not a secret
+{%- endif %}
+
+
+def channel_at(emu: Emulator) -> dict[str, str]:
+    """The channel option pointed at the emulator's channel stand-in."""
+    return {CHANNEL: f"{emu.url}/channel"}
+{%- endif %}
 
 
 def without_title(products: list[dict[str, str]], count: int) -> list[dict[str, str]]:
@@ -67,8 +91,10 @@ def test_export_fails_when_the_input_cannot_be_read(
 def test_export_sends_every_product_to_the_channel_in_batches(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
+    from connector.channel import CHANNEL_BATCH_SIZE
+
     emu = emulator(input=PRODUCTS)
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     calls = emu.channel_calls()
     full, rest = divmod(len(PRODUCTS), CHANNEL_BATCH_SIZE)
@@ -87,7 +113,7 @@ def test_export_reports_rejected_products_in_the_feedback_file(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
     emu = emulator(input=without_title(PRODUCTS, 2))
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     rejected = [
         {"id": "P0", "status": "error", "message": "title is required"},
@@ -106,9 +132,11 @@ def test_export_reports_rejected_products_in_the_feedback_file(
 def test_export_passes_with_a_warning_when_few_products_are_rejected(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
+    from connector.channel import MAX_REJECTED_SHARE
+
     few = int(len(PRODUCTS) * MAX_REJECTED_SHARE)
     emu = emulator(input=without_title(PRODUCTS, few))
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     warnings = [line for line in emu.logs() if line["level"] == "warning"]
     assert len(warnings) == 1
@@ -120,9 +148,11 @@ def test_export_passes_with_a_warning_when_few_products_are_rejected(
 def test_export_fails_when_more_than_the_allowed_share_is_rejected(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
+    from connector.channel import MAX_REJECTED_SHARE
+
     many = int(len(PRODUCTS) * MAX_REJECTED_SHARE) + 1
     emu = emulator(input=without_title(PRODUCTS, many))
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     assert result.returncode == 1
     assert result.stderr.startswith(
         f"Run failed: The channel rejected {many} of {len(PRODUCTS)} products"
@@ -134,10 +164,12 @@ def test_export_fails_when_more_than_the_allowed_share_is_rejected(
 def test_export_fails_at_once_when_the_channel_fails_and_keeps_the_feedback_so_far(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
+    from connector.channel import CHANNEL_BATCH_SIZE
+
     emu = emulator(
         input=without_title(PRODUCTS, 1), faults=[Fault(kind="channel", n=2, action="500")]
     )
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     assert result.returncode == 1
     assert result.stderr.startswith("Run failed: Channel POST /products answered 500")
     calls = emu.channel_calls()  # the failed request is not among them
@@ -151,7 +183,7 @@ def test_export_records_feedback_once_per_product_in_input_order_with_requests_i
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
     emu = emulator(input=PRODUCTS, channel_reject_rate=0.03)
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     calls = emu.channel_calls()
     assert sorted(i for call in calls for i in call["ids"]) == sorted(p["id"] for p in PRODUCTS)
@@ -174,7 +206,7 @@ def test_export_fails_when_the_feedback_write_is_rejected(
     emu = emulator(
         input=without_title(PRODUCTS, 1), faults=[Fault(kind="write", n=1, action="500")]
     )
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     if FEEDBACK_FILE:
         assert result.returncode == 1
         assert "Container API POST /output/feedback answered 500" in result.stderr
@@ -188,11 +220,11 @@ def test_export_fails_with_a_clear_message_when_the_channel_refuses_the_token(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
     emu = emulator(input=PRODUCTS)
-    config = configure(CHANNEL_URL=f"{emu.url}/channel", CHANNEL_TOKEN="invalid")  # noqa: S106
+    config = configure({**channel_at(emu), TOKEN: "invalid"})
     result = run_connector("export", emu, **config)
     assert result.returncode == 1
     assert result.stderr == (
-        "Run failed: Channel POST /products answered 401: Invalid credentials.\n"
+        f"Run failed: Channel POST /products answered 401: Invalid credentials.; check {TOKEN}\n"
     )
 
 
@@ -202,7 +234,7 @@ def test_export_never_shows_the_channel_token_in_logs_stderr_or_stdout(
     token = "tok-7c1d-secret"  # noqa: S105 - a test value that must not leak
     emu = emulator(input=PRODUCTS)
     # The token is also in the URL, so the failure message would print it if not redacted.
-    config = configure(CHANNEL_URL=f"{closed_port_url()}/{token}", CHANNEL_TOKEN=token)
+    config = configure({CHANNEL: f"{closed_port_url()}/{token}", TOKEN: token})
     result = run_connector("export", emu, **config)
     assert result.returncode == 1
     emu.summary()  # flushes the emulator's files
@@ -221,7 +253,7 @@ def test_export_keeps_the_feedback_of_delivered_products_when_a_later_read_fails
     # The first 999 products are read and delivered; reading the next batch fails.
     fault = Fault(kind="read", n=2, action="500")
     emu = emulator(input=without_title(PRODUCTS, 1), faults=[fault])
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     assert result.returncode == 1
     assert "Container API GET /input/input/next_batch answered 500" in result.stderr
     delivered = [product_id for call in emu.channel_calls() for product_id in call["ids"]]
@@ -237,7 +269,7 @@ def test_export_fails_when_the_input_ends_before_the_platforms_count(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
     emu = emulator(input=PRODUCTS, faults=[Fault(kind="read", n=1, action="204")])
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     assert result.returncode == 1
     assert "ended after 0 rows but the platform counts 1050" in result.stderr
 

@@ -1,14 +1,23 @@
 {%- set options = cookiecutter.export_delta_options -%}
-{#- The example code uses a default option only while it is declared with a type the code can use. -#}
-{%- set uses_channel_url = options.get("CHANNEL_URL") is mapping and options["CHANNEL_URL"].get("type", "input") in ["input", "textarea"] -%}
-{%- set uses_channel_token = options.get("CHANNEL_TOKEN") is mapping and options["CHANNEL_TOKEN"].get("type", "input") in ["password"] -%}
+{%- set text = ["input", "textarea"] -%}
+{#- The channel's URL and token options, as connector/modes/export_delta.py picks them. -#}
+{%- set found = namespace(url="", token="") -%}
+{%- for name, spec in options.items() if spec is mapping and not spec.get("choices") -%}
+{%- if not found.url and spec.get("type", "input") in text and (name | upper | replace("-", "_")).endswith("URL") %}{% set found.url = name %}{% endif -%}
+{%- if not found.token and spec.get("type", "input") == "password" %}{% set found.token = name %}{% endif -%}
+{%- endfor -%}
+{%- if options.get("CHANNEL_URL") is mapping and options["CHANNEL_URL"].get("type", "input") in text %}{% set found.url = "CHANNEL_URL" %}{% endif -%}
+{%- if options.get("CHANNEL_TOKEN") is mapping and options["CHANNEL_TOKEN"].get("type", "input") == "password" %}{% set found.token = "CHANNEL_TOKEN" %}{% endif -%}
+{%- set uses_channel_url = found.url != "" -%}
+{%- set uses_channel_token = found.token != "" -%}
 """Specification of the export-delta mode, run as the platform runs it: subprocess, emulator."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from cde_emulator import Fault
+from cde_emulator import {% if uses_channel_url %}Emulator, {% endif %}Fault
 from cde_runtime.testing import (
     ConnectorRunner,
     EmulatorFactory,
@@ -18,7 +27,6 @@ from cde_runtime.testing import (
 )
 
 {% if uses_channel_url -%}
-from connector.channel import CHANNEL_BATCH_SIZE
 {% endif -%}
 from connector.settings import (
     DELTA_KEY,
@@ -44,8 +52,27 @@ NEW, MODIFIED, UNCHANGED, DELETED = (
 REQUIRED = required_values(ExportDeltaSettings)
 
 
-def configure(env: dict[str, str] | None = None, **options: str) -> dict[str, Any]:
-    return pass_options({**REQUIRED, **options}, env)
+def configure(
+    options: Mapping[str, str] | None = None, *, env: dict[str, str] | None = None, **named: str
+) -> dict[str, Any]:
+    """run_connector arguments: the required options, with `options` and `named` on top."""
+    return pass_options({**REQUIRED, **(options or {}), **named}, env)
+
+{%- if uses_channel_url %}
+
+
+#: The option holding the channel's URL (connector/modes/export_delta.py sends to it).
+CHANNEL = {{ found.url | tojson }}
+{%- if uses_channel_token %}
+#: The option holding the channel's token.
+TOKEN = {{ found.token | tojson }}  # noqa: S105 - an option name, not a secret
+{%- endif %}
+
+
+def channel_at(emu: Emulator) -> dict[str, str]:
+    """The channel option pointed at the emulator's channel stand-in."""
+    return {CHANNEL: f"{emu.url}/channel"}
+{%- endif %}
 
 
 def test_export_delta_fails_with_one_line_when_the_container_api_is_unreachable(
@@ -73,7 +100,7 @@ def test_export_delta_upserts_new_and_modified_deletes_deleted_and_skips_unchang
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
     emu = emulator(new=NEW, modified=MODIFIED, unchanged=UNCHANGED, deleted=DELETED)
-    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export-delta", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     calls = emu.channel_calls()
     upserted = [i for c in calls if c["endpoint"] == "products" for i in c["ids"]]
@@ -88,7 +115,7 @@ def test_export_delta_treats_streams_the_run_does_not_provide_as_empty(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
     emu = emulator(modified=MODIFIED)
-    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export-delta", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     assert [c["endpoint"] for c in emu.channel_calls()] == ["products"]
     assert emu.logs()[-1]["level"] == "success"
@@ -99,7 +126,7 @@ def test_export_delta_reports_rejected_products_in_the_feedback_file(
 ) -> None:
     modified = [{**MODIFIED[0], "title": ""}, *MODIFIED[1:]]
     emu = emulator(new=NEW, modified=modified)
-    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export-delta", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     errors = [row for row in emu.output_rows("feedback") if row["status"] == "error"]
     expected = [{"id": "M0", "status": "error", "message": "title is required"}]
@@ -109,12 +136,14 @@ def test_export_delta_reports_rejected_products_in_the_feedback_file(
 def test_export_delta_never_lets_a_delete_overtake_an_upsert_of_the_same_product(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
+    from connector.channel import CHANNEL_BATCH_SIZE
+
     # Streams of several channel batches each, so requests are in flight together, and ids that
     # are both upserted and deleted in one run (a feed can list a product in more than one).
     new = products("N", 3 * CHANNEL_BATCH_SIZE + 1)
     deleted = new[::7] + products("D", 2 * CHANNEL_BATCH_SIZE)
     emu = emulator(new=new, modified=MODIFIED, deleted=deleted)
-    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export-delta", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     endpoints = [c["endpoint"] for c in emu.channel_calls()]  # in the order they were answered
     upserts = endpoints.count("products")

@@ -1,7 +1,16 @@
 {%- set options = cookiecutter.export_options -%}
-{#- The example code uses a default option only while it is declared with a type the code can use. -#}
-{%- set uses_channel_url = options.get("CHANNEL_URL") is mapping and options["CHANNEL_URL"].get("type", "input") in ["input", "textarea"] -%}
-{%- set uses_channel_token = options.get("CHANNEL_TOKEN") is mapping and options["CHANNEL_TOKEN"].get("type", "input") in ["password"] -%}
+{%- set text = ["input", "textarea"] -%}
+{#- The channel's URL: CHANNEL_URL, else the first text option named ...URL; its token:
+    CHANNEL_TOKEN, else the first password option (tests/test_export.py picks them alike). -#}
+{%- set found = namespace(url="", token="") -%}
+{%- for name, spec in options.items() if spec is mapping and not spec.get("choices") -%}
+{%- if not found.url and spec.get("type", "input") in text and (name | upper | replace("-", "_")).endswith("URL") %}{% set found.url = name %}{% endif -%}
+{%- if not found.token and spec.get("type", "input") == "password" %}{% set found.token = name %}{% endif -%}
+{%- endfor -%}
+{%- if options.get("CHANNEL_URL") is mapping and options["CHANNEL_URL"].get("type", "input") in text %}{% set found.url = "CHANNEL_URL" %}{% endif -%}
+{%- if options.get("CHANNEL_TOKEN") is mapping and options["CHANNEL_TOKEN"].get("type", "input") == "password" %}{% set found.token = "CHANNEL_TOKEN" %}{% endif -%}
+{%- set uses_channel_url = found.url != "" -%}
+{%- set uses_channel_token = found.token != "" -%}
 """Export: send every product to the channel and report the outcome per product.
 
 The story of a run: open the channel, read the input in batches, map and send each batch,
@@ -20,14 +29,24 @@ import logging
 from typing import Any
 
 from cde_runtime import SUCCESS, ContainerApi, ExportReport, Progress, Result, chunked
+{%- if uses_channel_token %}
+from cde_runtime.outside import Bearer
+{%- endif %}
 
-from connector.channel import CHANNEL_BATCH_SIZE, CHANNEL_CONCURRENCY, Channel
+from connector.channel import (
+    CHANNEL_BATCH_SIZE,
+    CHANNEL_CONCURRENCY,
+    CHANNEL_QUOTA,
+    CHANNEL_TIMEOUT,
+    MAX_REJECTED_SHARE,
+    Channel,
+)
 from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 
 log = logging.getLogger(__name__)
 
 {%- if not uses_channel_url %}
-# No CHANNEL_URL option is declared: put the channel's base URL here.
+# No URL option is declared: put the channel's base URL here.
 CHANNEL_URL = "https://channel.example.com/api"
 {%- endif %}
 
@@ -39,7 +58,12 @@ def run(settings: ExportSettings, api: ContainerApi) -> None:
     with (
         open_channel(settings) as channel,
         api.read("input") as products,
-        ExportReport(api, feedback_file=FEEDBACK_FILE, successes=FEEDBACK_SUCCESSES) as report,
+        ExportReport(
+            api,
+            feedback_file=FEEDBACK_FILE,
+            successes=FEEDBACK_SUCCESSES,
+            max_rejected_share=MAX_REJECTED_SHARE,
+        ) as report,
     ):
         # Full Container API batches (999) are read ahead; the channel gets its own batch size.
         # Each id goes once: a repeated one is skipped and counted (docs/runtime.md).
@@ -53,10 +77,19 @@ def run(settings: ExportSettings, api: ContainerApi) -> None:
 
 
 def open_channel(settings: ExportSettings) -> Channel:
+    """The channel's client; how it authenticates is one line (cde_runtime/outside/auth.py),
+    e.g. `auth=OAuth2ClientCredentials(token_url, settings.CLIENT_ID, settings.CLIENT_SECRET)`."""
     return Channel(
-        {{ "settings.CHANNEL_URL" if uses_channel_url else "CHANNEL_URL" }},
-        token={{ "settings.CHANNEL_TOKEN.get_secret_value()" if uses_channel_token else '""' }},
+        {{ ("settings." ~ (found.url | upper | replace("-", "_"))) if uses_channel_url else "CHANNEL_URL" }},
+{%- if uses_channel_token %}
+        auth=Bearer(
+            settings.{{ found.token | upper | replace("-", "_") }},
+            option={{ found.token | tojson }},
+        ),
+{%- endif %}
         concurrency=CHANNEL_CONCURRENCY,
+        quota=CHANNEL_QUOTA,
+        timeout=CHANNEL_TIMEOUT,
     )
 
 

@@ -20,10 +20,13 @@ from cde_runtime.fetching import get_with_retries
 from cde_runtime.invariants import new_pages
 from cde_runtime.logs import SUCCESS, Progress
 from cde_runtime.mode import Mode
+from cde_runtime.offline import guard_if_asked
 from cde_runtime.options import ConnectorSettings, ExecutionMode, option, split_list
 from cde_runtime.prefetch import read_ahead
 from cde_runtime.sending import InFlightLimit, send_in_order
 from cde_runtime.transport import DeadlineTransport, feed_transport
+
+guard_if_asked()  # a test run's connector process stays on this machine (cde_runtime/offline.py)
 
 __all__ = [
     "SUCCESS",

@@ -3,8 +3,10 @@
 Your channel's API lives in `connector/channel.py`: a `ChannelClient` subclass whose calls
 return one `Result` per product. What this module keeps for you:
 
-- `ChannelClient`: one pooled httpx client with the token as a bearer header, compact JSON
-  bodies, and retries only where the channel certainly did not process the request (refused
+- `ChannelClient`: one pooled httpx client with the token as a bearer header (or any
+  `auth=` of cde_runtime/outside/auth.py: OAuth2 client credentials, an API key, ...), an
+  optional request quota (`quota=Quota.per_second(20)`) shared by the requests in flight, compact
+  JSON bodies, and retries only where the channel certainly did not process the request (refused
   connection, 429, 503): a timeout or dropped connection may have delivered the batch. A
   `Retry-After` header (seconds or an HTTP date, capped at MAX_RETRY_AFTER) sets the wait.
 - `ChannelClient.send_all`: up to `concurrency` requests in flight, results in input order
@@ -16,9 +18,11 @@ Failure policy (both export modes):
   answer that is not the expected JSON) fails the run at once (exit 1): nothing after that
   point was delivered, and the platform must not record the export as done.
 - Products the channel rejects one by one are reported in the feedback file and the run goes
-  on. At the end the run fails only if more than MAX_REJECTED_SHARE of the products sent were
-  rejected: a few bad products are the feed's problem and show up in feedback, a high rate
-  means something is systematically wrong (mapping, credentials, channel outage).
+  on. At the end the run fails only if more than `max_rejected_share` of the products sent
+  were rejected (`ExportReport(max_rejected_share=...)`: your connector/channel.py sets it;
+  MAX_REJECTED_SHARE is the default): a few bad products are the feed's problem and show up
+  in feedback, a high rate means something is systematically wrong (mapping, credentials,
+  channel outage).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ from cde_runtime.invariants import (
     describe_unencodable,
     rows_in,
 )
+from cde_runtime.outside.auth import Bearer, options_of
+from cde_runtime.outside.quota import Quota
 from cde_runtime.redaction import redact
 from cde_runtime.sending import InFlightLimit, send_in_order
 from cde_runtime.tls import tls_context
@@ -105,6 +111,9 @@ class ChannelClient:
         url: str,
         token: str = "",
         *,
+        auth: httpx.Auth | None = None,
+        quota: Quota | None = None,
+        timeout: httpx.Timeout | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         backoff: float = 1.0,
         concurrency: int = 1,
@@ -114,8 +123,11 @@ class ChannelClient:
     ) -> None:
         check_url(url)
         headers = {"Accept": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        if auth is None and token:
+            auth = Bearer(token)
+        self.auth = auth
+        #: Requests per window the channel allows, shared by every request in flight.
+        self.quota = quota
         self.url = url.rstrip("/")
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -128,7 +140,8 @@ class ChannelClient:
         self._http = httpx.Client(
             base_url=self.url,
             headers=headers,
-            timeout=TIMEOUT,
+            auth=auth,
+            timeout=TIMEOUT if timeout is None else timeout,
             transport=transport
             or DeadlineTransport(
                 environment.channel_timeout if deadline is None else deadline,
@@ -186,9 +199,11 @@ class ChannelClient:
         except _RetryableError as error:
             raise ChannelError(str(error)) from error
         if not response.is_success:
-            raise ChannelError(
-                f"Channel POST {path} answered {response.status_code}: {reason(response)}"
-            )
+            message = f"Channel POST {path} answered {response.status_code}: {reason(response)}"
+            options = options_of(self.auth)
+            if response.status_code in (401, 403) and options:
+                message += f"; check {' and '.join(options)}"
+            raise ChannelError(message)
         try:
             return response.json()
         except ValueError as error:
@@ -197,7 +212,11 @@ class ChannelClient:
     def _send(self, path: str, content: bytes) -> httpx.Response:
         """One attempt. Only what certainly was not processed may be tried again."""
         try:
-            response = self._http.post(path, content=content, headers=_JSON)
+            if self.quota is not None:
+                with self.quota.slot():
+                    response = self._http.post(path, content=content, headers=_JSON)
+            else:
+                response = self._http.post(path, content=content, headers=_JSON)
             # As in the Container API client: unlink the read body from httpx's response/stream
             # cycle so each batch (and the request it references) is freed at once, not by the GC.
             response.stream = httpx.ByteStream(response.content)
@@ -209,9 +228,12 @@ class ChannelClient:
             ) from error
         if response.status_code in RETRY_STATUSES:
             self.in_flight.push_back()  # fewer requests in flight while the channel pushes back
+            wait = retry_after(response)
+            if self.quota is not None and wait:
+                self.quota.pause(wait)  # every request sharing the quota waits, not only this
             raise _RetryableError(
                 f"Channel POST {path} answered {response.status_code}: {reason(response)}",
-                retry_after=retry_after(response),
+                retry_after=wait,
             )
         self.in_flight.relax()
         return response
@@ -290,7 +312,18 @@ class ExportReport:
     masked like every other output (a channel may echo the token in an error).
     """
 
-    def __init__(self, api: ContainerApi, *, feedback_file: bool, successes: bool) -> None:
+    def __init__(
+        self,
+        api: ContainerApi,
+        *,
+        feedback_file: bool,
+        successes: bool,
+        max_rejected_share: float = MAX_REJECTED_SHARE,
+    ) -> None:
+        if not 0 <= max_rejected_share <= 1:
+            raise ValueError(f"max_rejected_share is from 0 to 1, not {max_rejected_share!r}")
+        #: The failure policy: the run fails when more than this share is rejected.
+        self.max_rejected_share = max_rejected_share
         self.sent = 0
         self.accepted = 0
         self.rejected = 0
@@ -359,17 +392,17 @@ class ExportReport:
         where = f"e.g. {examples}{more}" + (
             "; see the feedback file" if self._feedback is not None else ""
         )
-        if share > MAX_REJECTED_SHARE:
+        if share > self.max_rejected_share:
             raise RunFailed(
                 f"The channel rejected {self.rejected} of {self.sent} products ({share:.1%}), "
-                f"more than the {MAX_REJECTED_SHARE:.0%} allowed; {where}."
+                f"more than the {self.max_rejected_share:.0%} allowed; {where}."
             )
         log.warning(
             "The channel rejected %d of %d products (%.1f%%, within the %.0f%% allowed); %s.",
             self.rejected,
             self.sent,
             share * 100,
-            MAX_REJECTED_SHARE * 100,
+            self.max_rejected_share * 100,
             where,
         )
 

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from cde_emulator import Emulator, Fault
+from cde_emulator.fake_api import FakeApi
 from cde_emulator.runner import find_project_root
 from cde_runtime.mode import Mode
 from cde_runtime.project import load_modes
@@ -36,6 +37,7 @@ PROJECT_ROOT = find_project_root()
 STREAMS = ("input", "new", "modified", "unchanged", "deleted")
 
 EmulatorFactory = Callable[..., Emulator]
+FakeApiFactory = Callable[..., FakeApi]
 ConnectorRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
@@ -66,10 +68,16 @@ def closed_port_url() -> str:
 
 
 def valid_value(option: Any) -> str:
-    """A value the option accepts (an `Option` from cde_runtime/options.py)."""
+    """A value the option accepts (an `Option` from cde_runtime/options.py): its declared
+    default, else a checked checkbox, the first choice, the `title` column for a column
+    dropdown, or the text `value`."""
+    if option.default:
+        return str(option.default)
     if option.field_type == "checkbox":
         return "1"
-    return str(option.choices[0]) if option.choices else "value"
+    if option.choices:
+        return str(option.choices[0])
+    return "title" if option.field_type == "stage_columns_dropdown" else "value"
 
 
 def required_values(settings: Any) -> dict[str, str]:
@@ -178,6 +186,26 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorFactory]:
     yield start
     for emu in started:
         emu.stop()
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeApiFactory]:
+    """Factory: `fake_api({"GET /products": {...}, "POST /bulk": Answer(202, {...}),
+    "GET /jobs/{id}": lambda call: {...}}, faults=[Fault("channel", 2, "503")])` starts a fake
+    third-party API on a local port (cde_emulator/fake_api.py) and stops it at teardown. Point
+    the option at `api.url`; `api.calls` lists the requests that reached a route."""
+    started: list[FakeApi] = []
+
+    def start(
+        routes: Mapping[str, Any], *, faults: Sequence[Fault] = (), kind: str = "channel"
+    ) -> FakeApi:
+        api = FakeApi(routes, faults=faults, kind=kind).start()
+        started.append(api)
+        return api
+
+    yield start
+    for api in started:
+        api.stop()
 
 
 @pytest.fixture
