@@ -532,6 +532,31 @@ def test_env_example_has_every_option_of_every_chosen_mode(projects: dict[str, A
         del execution_mode
 
 
+def test_env_example_keeps_a_redeclared_default_except_for_the_stand_in_urls(bake: Baker) -> None:
+    """A default option redeclared with a default of yours: `.env.example` holds yours, except
+    that URLs stay on the local stand-ins (a local run must never reach a real API)."""
+    from cde_emulator.runner import load_options
+
+    answers = {
+        "data_source_options": {
+            "NAME": {"type": "input", "default": "Acme"},
+            "FEED_URL": {"type": "input", "default": "https://shop.example.com/products"},
+        },
+        "export_options": {
+            "CHANNEL_URL": {"type": "input", "default": "https://channel.example.com/api"},
+            "CHANNEL_TOKEN": {"type": "password", "description": "Token."},
+        },
+    }
+    project = bake("copier", ("data_source", "export"), "environment_variables", **answers)
+    text = (project / ".env.example").read_text(encoding="utf-8")
+    values = load_options(project / ".env.example", "http://127.0.0.1:1")
+    assert values["NAME"] == "Acme"
+    assert values["FEED_URL"] == ""  # the bundled sample feed
+    assert values["CHANNEL_URL"] == "http://127.0.0.1:1/channel"
+    assert "# your default: https://shop.example.com/products" in text
+    assert "# your default: https://channel.example.com/api" in text
+
+
 HOSTILE_OPTIONS = {
     "REGION": {
         "type": "select",
@@ -587,11 +612,21 @@ def test_generated_describe_tests_pass_with_hostile_options(
 
 # Defaults .env.example must write so that python-dotenv (the local runner) reads them back as
 # typed; `$` is left out: python-dotenv expands `${...}` in every quoting style.
-ENV_DEFAULTS = ["ends with \\", "C:\\path\\", "it's", 'say "hi"', "a # b", "  spaced  ", "tab\tx"]
+ENV_DEFAULTS = [
+    "ends with \\",
+    "C:\\path\\",
+    "it's",
+    'say "hi"',
+    "a # b",
+    "  spaced  ",
+    "tab\tx",
+    "pa$$w${HOME}rd ${{ x }}",
+]
 
 
 def test_env_example_defaults_read_back_as_typed(bake: Baker) -> None:
-    from dotenv import dotenv_values
+    """As a local run reads the file (cde_emulator.runner.load_options)."""
+    from cde_emulator.runner import load_options
 
     options = {
         f"OPT_{n}": {"type": "input", "required": True, "default": value}
@@ -600,7 +635,7 @@ def test_env_example_defaults_read_back_as_typed(bake: Baker) -> None:
     project = bake(
         "cookiecutter", ("data_source",), "environment_variables", data_source_options=options
     )
-    values = dotenv_values(project / ".env.example", interpolate=True)
+    values = load_options(project / ".env.example", "http://127.0.0.1:1")
     assert {name: values.get(name) for name in options} == {
         name: spec["default"] for name, spec in options.items()
     }
