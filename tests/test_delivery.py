@@ -34,10 +34,13 @@ RUNTIME_LOCK = {
     "annotated-types",
     "anyio",
     "certifi",
+    "defusedxml",  # the outside-API toolkit: XML parsed safely
     "h11",
     "httpcore",
     "httpx",
     "idna",
+    "ijson",  # the outside-API toolkit: JSON arrays item by item
+    "oauthlib",  # the outside-API toolkit: OAuth2 grants
     "pydantic",
     "pydantic-core",
     "pydantic-settings",

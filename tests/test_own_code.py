@@ -36,8 +36,11 @@ def test_template_code_type_checks() -> None:
     assert typed.returncode == 0, typed.stdout + typed.stderr
 
 
-def test_the_runtime_package_is_ruff_clean_and_strictly_typed() -> None:
-    """vendor/cde-runtime is checked here, where it is made, by its own pyproject settings."""
+def test_the_runtime_package_is_ruff_clean_and_strictly_typed(tmp_path: Path) -> None:
+    """vendor/cde-runtime is checked here, where it is made, by its own pyproject settings.
+
+    Caches go to tmp_path: a cache inside the template tree would be rendered by cookiecutter.
+    """
     package = str(RUNTIME_PACKAGE)
     for command in (
         [str(BIN / "ruff"), "check", "--no-cache", package],
@@ -46,7 +49,7 @@ def test_the_runtime_package_is_ruff_clean_and_strictly_typed() -> None:
         result = run(*command)
         assert result.returncode == 0, result.stdout + result.stderr
     typed = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental"],
+        [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", str(tmp_path)],
         cwd=RUNTIME_PACKAGE,
         capture_output=True,
         text=True,

@@ -166,14 +166,20 @@ def sample_feed() -> str:
     return str(SAMPLE_FEED)
 
 
-def to_platform_rows(product: Product) -> Iterable[Product]:
-    """The platform rows of one feed product: map, rename or compute columns here.
+def to_platform_product(product: Product) -> Product:
+    """Shape one feed product as a platform row: map, rename or compute columns here.
 
-    Yield one row per product (the default), one per variant (each with its own `id`), or none
-    to leave the product out. Nested objects are fine: the Container API flattens them
-    (`{"a": {"b": 1}}` → `a-b`).
+    Nested objects are fine: the Container API flattens them (`{"a": {"b": 1}}` → `a-b`).
     """
-    yield product
+    return product
+
+
+def to_platform_rows(product: Product) -> Iterable[Product]:
+    """The platform rows of one feed product: by default the one `to_platform_product` makes.
+
+    Yield one row per variant instead (each with its own `id`), or none to leave the product out.
+    """
+    yield to_platform_product(product)
 
 
 def combine_rows(rows: Iterator[Product]) -> Iterator[Product]:
