@@ -17,9 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 from cde_runtime import ChannelClient, ChannelError, Result
-from cde_runtime.outside import Quota
 
 #: Products per channel request: set it to what your channel's bulk API takes in one call. Each
 #: request costs a fixed overhead, so small batches make long exports measurably slower.
@@ -30,14 +28,6 @@ CHANNEL_BATCH_SIZE = 500
 #: request after the other. While the channel answers 429 or 503, fewer requests are sent at
 #: once automatically. Feedback stays in input order whatever the value.
 CHANNEL_CONCURRENCY = 8
-#: The channel's request quota, shared by every request in flight, e.g. Quota.per_second(20) or
-#: Quota.per_minute(600); None sends as fast as CHANNEL_CONCURRENCY allows.
-CHANNEL_QUOTA: Quota | None = None
-#: Seconds to wait for the channel: connecting, and each answer.
-CHANNEL_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-#: The failure policy: the run fails when more than this share of the products sent is
-#: rejected (0.05 = 5 %); below it, rejected products are reported in feedback and warned about.
-MAX_REJECTED_SHARE = 0.05
 
 
 class Channel(ChannelClient):

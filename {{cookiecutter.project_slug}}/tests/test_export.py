@@ -132,7 +132,7 @@ def test_export_reports_rejected_products_in_the_feedback_file(
 def test_export_passes_with_a_warning_when_few_products_are_rejected(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
-    from connector.channel import MAX_REJECTED_SHARE
+    from connector.modes.export import MAX_REJECTED_SHARE
 
     few = int(len(PRODUCTS) * MAX_REJECTED_SHARE)
     emu = emulator(input=without_title(PRODUCTS, few))
@@ -148,7 +148,7 @@ def test_export_passes_with_a_warning_when_few_products_are_rejected(
 def test_export_fails_when_more_than_the_allowed_share_is_rejected(
     emulator: EmulatorFactory, run_connector: ConnectorRunner
 ) -> None:
-    from connector.channel import MAX_REJECTED_SHARE
+    from connector.modes.export import MAX_REJECTED_SHARE
 
     many = int(len(PRODUCTS) * MAX_REJECTED_SHARE) + 1
     emu = emulator(input=without_title(PRODUCTS, many))

@@ -28,22 +28,28 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 from cde_runtime import SUCCESS, ContainerApi, ExportReport, Progress, Result, chunked
-{%- if uses_channel_token %}
-from cde_runtime.outside import Bearer
-{%- endif %}
+from cde_runtime.outside import {% if uses_channel_token %}Bearer, {% endif %}Quota
 
 from connector.channel import (
     CHANNEL_BATCH_SIZE,
     CHANNEL_CONCURRENCY,
-    CHANNEL_QUOTA,
-    CHANNEL_TIMEOUT,
-    MAX_REJECTED_SHARE,
     Channel,
 )
 from connector.settings import FEEDBACK_FILE, FEEDBACK_SUCCESSES, ExportSettings
 
 log = logging.getLogger(__name__)
+
+# This mode's channel policy (kept here, not in connector/channel.py, so a channel you rewrote
+# needs none of them): the request quota shared by every request in flight, e.g.
+# Quota.per_second(20) or Quota.per_minute(600) (None: as fast as CHANNEL_CONCURRENCY allows);
+# seconds to wait for the channel (connecting, and each answer); and the failure policy: the run
+# fails when more than this share of the products sent is rejected (0.05 = 5 %), below it the
+# rejected products are reported in feedback and warned about.
+CHANNEL_QUOTA: Quota | None = None
+CHANNEL_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+MAX_REJECTED_SHARE = 0.05
 
 {%- if not uses_channel_url %}
 # No URL option is declared: put the channel's base URL here.
