@@ -19,6 +19,7 @@ import cde_emulator.runner
 import cde_runtime.redaction
 import cde_runtime.testing.fixtures
 import pytest
+from cde_runtime import offline
 
 from tests.bake import MODES, bake_copier, mode_answers, working_copy
 
@@ -44,3 +45,13 @@ def own_secrets() -> Iterator[None]:
     "secret" one test registers must not mask the word in the next test's output."""
     with cde_runtime.redaction.using():
         yield
+
+
+@pytest.fixture(autouse=True)
+def offline_like_a_connector_project(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """What the plugin does in a connector project: nothing beyond this machine, here and in
+    the processes a test starts. Only these tests: the template's others need the network."""
+    monkeypatch.setenv(offline.VARIABLE, "1")
+    offline.guard()
+    yield
+    offline.unguard()

@@ -281,7 +281,7 @@ def test_export_sends_a_repeated_id_once_and_counts_the_repeat(
     # nothing. The rule (docs/runtime.md): the first is sent, the repeat skipped and counted.
     repeated = [PRODUCTS[0], {**PRODUCTS[0], "title": "again"}, *PRODUCTS[1:3]]
     emu = emulator(input=repeated)
-    result = run_connector("export", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     sent = [i for call in emu.channel_calls() for i in call["ids"]]
     assert sent == ["P0", "P1", "P2"]

@@ -158,7 +158,7 @@ def test_export_delta_fails_on_a_404_that_is_not_the_platforms_not_provided(
     # A 404 from anything but the platform (here the emulator's injected fault, whose body is
     # not "Requested file not provided.") must not pass for "no new products this run".
     emu = emulator(new=NEW, faults=[Fault(kind="count", n=1, action="404")])
-    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export-delta", emu, **configure(channel_at(emu)))
     assert result.returncode == 1
     assert "GET /items/new/count answered 404" in result.stderr.splitlines()[-1]
     assert emu.channel_calls() == []
@@ -176,7 +176,7 @@ def test_export_delta_passes_when_only_the_summary_count_fails(
         deleted=DELETED,
         faults=[Fault(kind="count", n=4, action="500")],
     )
-    result = run_connector("export-delta", emu, **configure(CHANNEL_URL=f"{emu.url}/channel"))
+    result = run_connector("export-delta", emu, **configure(channel_at(emu)))
     assert result.returncode == 0, result.stderr
     warnings = [line["message"] for line in emu.logs() if line["level"] == "warning"]
     assert any(w.startswith("Could not count the unchanged products") for w in warnings)

@@ -19,7 +19,7 @@ import os
 import socket
 from typing import Any
 
-__all__ = ["VARIABLE", "guard", "is_local"]
+__all__ = ["VARIABLE", "guard", "is_local", "unguard"]
 
 #: Set to 1 in a process that must stay on this machine (the test fixtures set it).
 VARIABLE = "CDE_OFFLINE_TESTS"
@@ -80,6 +80,13 @@ def guard() -> None:
     socket.getaddrinfo = _getaddrinfo
     socket.socket.connect = _connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign,assignment]
+
+
+def unguard() -> None:
+    """Undo `guard()`: names and addresses resolve and connect as before."""
+    socket.getaddrinfo = _original_getaddrinfo
+    socket.socket.connect = _original_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _original_connect_ex  # type: ignore[method-assign]
 
 
 def guard_if_asked() -> None:

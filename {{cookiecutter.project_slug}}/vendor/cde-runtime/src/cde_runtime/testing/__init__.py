@@ -152,10 +152,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cde_runtime: a check the runtime runs on every connector")
-    # No test resolves a name or connects beyond this machine, in this process or in the
-    # connector processes it starts (they inherit the variable: cde_runtime/offline.py).
-    offline.guard()
-    os.environ[offline.VARIABLE] = "1"
+    # In a connector project, no test resolves a name or connects beyond this machine, in this
+    # process or in the connector processes it starts (they inherit the variable:
+    # cde_runtime/offline.py). Elsewhere (a suite that merely has the runtime installed, such as
+    # the template's own) the guard is that suite's choice.
+    if (config.rootpath / "main.py").is_file():
+        offline.guard()
+        os.environ[offline.VARIABLE] = "1"
 
 
 class ProjectChecks(pytest.File):
